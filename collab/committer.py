@@ -1,0 +1,139 @@
+"""Group commit: one writer assigns seqs and commits many ops per transaction.
+
+Handlers :meth:`Committer.submit` an :class:`~collab.model.OpRequest` and wait.
+A single background task drains whatever has queued up, hands the batch to the
+store (in a real thread, one transaction), and only then wakes the waiters,
+so an op is never acknowledged before it is committed. Requests are taken in
+FIFO order, so one connection's ops keep the order in which it sent them.
+
+After each committed batch the ``on_commit`` callback (the namespace's
+broadcaster) runs in the committer's task, in seq order. It must not submit to
+the committer or take a lock that a submitter holds.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .errors import InternalError, StoreUnavailable
+from .model import OpRequest
+from .runtime import Runtime
+from .store.base import Store
+
+log = logging.getLogger("collab.committer")
+
+_STOP = object()
+
+
+class Committer:
+    """The single writer of one store in one process."""
+
+    def __init__(
+        self,
+        store: Store,
+        runtime: Runtime,
+        on_commit: Callable[[Sequence[OpRequest]], None] | None = None,
+        max_batch: int = 512,
+        timeout: float = 15.0,
+    ) -> None:
+        self.store = store
+        self.runtime = runtime
+        self.on_commit = on_commit
+        self.max_batch = max_batch
+        self.timeout = timeout
+        self._queue = runtime.queue()
+        self._task: Any = None
+        self._closed = False
+        #: How many transactions and ops went through (for metrics and benchmarks).
+        self.batches = 0
+        self.ops = 0
+
+    def start(self) -> None:
+        """Start the writer task (idempotent)."""
+        if self._task is None:
+            self._task = self.runtime.spawn(self._run)
+
+    def submit(self, req: OpRequest) -> OpRequest:
+        """Queue ``req`` and wait until it is committed or refused (see :meth:`wait`)."""
+        return self.wait(req, self.enqueue(req))
+
+    def enqueue(self, req: OpRequest) -> Any:
+        """Queue ``req`` without waiting; returns the handle :meth:`wait` takes.
+
+        Never yields to other tasks, so requests queued one after the other
+        from one connection are committed in that order.
+        """
+        done = self.runtime.event()
+        if self._closed:
+            req.error = StoreUnavailable("the server is shutting down; retry on another connection")
+            done.set()
+            return done
+        self.start()
+        self._queue.put((req, done))
+        return done
+
+    def wait(self, req: OpRequest, done: Any) -> OpRequest:
+        """Wait until ``req`` is committed or refused; then ``req.op`` or ``req.error`` is set.
+
+        A store that does not answer within ``timeout`` seconds gives
+        ``internal``: the op may still commit later, which an idempotent
+        stroke re-send then reports with its original seq.
+        """
+        if not done.wait(self.timeout):
+            req.error = StoreUnavailable(
+                f"the store did not answer within {self.timeout:g}s; the op may not be stored, retry"
+            )
+        return req
+
+    def _run(self) -> None:
+        queue_empty = self.runtime.queue_empty
+        while True:
+            first = self._queue.get()
+            if first is _STOP:
+                return
+            items = [first]
+            stop = False
+            while len(items) < self.max_batch:
+                try:
+                    nxt = self._queue.get(block=False)
+                except queue_empty:
+                    break
+                if nxt is _STOP:
+                    stop = True
+                    break
+                items.append(nxt)
+            batch = [req for req, _ in items]
+            try:
+                self.runtime.blocking(self.store.apply, batch)
+            except Exception:  # a bug in the store: refuse the batch, keep serving
+                log.exception("committer: batch of %d failed", len(batch))
+                for req in batch:
+                    req.op = None
+                    req.error = InternalError("the server failed to store the op; it was not applied")
+            self.batches += 1
+            self.ops += len(batch)
+            if self.on_commit is not None:
+                try:
+                    self.on_commit(batch)
+                except Exception:
+                    log.exception("committer: broadcasting a batch failed")
+            for _, done in items:
+                done.set()
+            if stop:
+                return
+
+    def close(self) -> None:
+        """Finish what is queued, then stop the writer task."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._task is not None:
+            self._queue.put(_STOP)
+            join = getattr(self._task, "join", None)
+            if join is not None:
+                try:
+                    join(self.timeout)
+                except TypeError:  # eventlet's GreenThread.wait has no timeout
+                    join()

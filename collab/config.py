@@ -1,0 +1,75 @@
+"""Configuration keys, their defaults, and reading them from the environment.
+
+Every key is prefixed ``COLLAB_``; :data:`DEFAULTS` is the one place their
+defaults are set. ``docs/configuration.md`` describes each.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+DEFAULTS: dict[str, Any] = {
+    # storage
+    "COLLAB_DATABASE": "sqlite:///collab.db",
+    "COLLAB_SQLITE_SYNCHRONOUS": "NORMAL",
+    "COLLAB_OPLOG_KEEP": 10_000,
+    "COLLAB_STORE_TIMEOUT": 15.0,
+    "COLLAB_DB_THREADS": 4,
+    # transport
+    "COLLAB_NAMESPACE": "/notes",
+    "COLLAB_URL_PREFIX": "",
+    "COLLAB_ASYNC_MODE": "gevent",
+    "COLLAB_MESSAGE_QUEUE": None,
+    "COLLAB_CORS_ORIGINS": None,
+    "COLLAB_PING_INTERVAL": 25.0,
+    "COLLAB_PING_TIMEOUT": 20.0,
+    "COLLAB_MAX_MESSAGE_BYTES": 1_000_000,
+    "COLLAB_MAX_DECODE_PACKETS": 1024,
+    # notes
+    "COLLAB_AUTO_CREATE": True,
+    "COLLAB_MAX_POINTS": 5000,
+    "COLLAB_MAX_STROKES_PER_NOTE": 100_000,
+    "COLLAB_MAX_NOTES_JOINED": 32,
+    # access
+    "COLLAB_SECRET_KEY": None,
+}
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _coerce(key: str, raw: str) -> Any:
+    default = DEFAULTS.get(key)
+    if isinstance(default, bool):
+        low = raw.strip().lower()
+        if low in _TRUE:
+            return True
+        if low in _FALSE:
+            return False
+        raise ValueError(f"{key} must be true or false, got {raw!r}")
+    if isinstance(default, int):
+        if raw.strip().lower() in ("", "none"):
+            return None
+        return int(raw)
+    if isinstance(default, float):
+        return float(raw)
+    if key == "COLLAB_CORS_ORIGINS":
+        return [o.strip() for o in raw.split(",") if o.strip()] if raw.strip() != "*" else "*"
+    return raw or None
+
+
+def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The ``COLLAB_*`` keys set in the environment, converted to their types."""
+    environ = os.environ if environ is None else environ
+    out: dict[str, Any] = {}
+    for key in DEFAULTS:
+        if key in environ:
+            try:
+                out[key] = _coerce(key, environ[key])
+            except ValueError as exc:
+                from .errors import ConfigError
+
+                raise ConfigError(f"environment variable {key}: {exc}") from exc
+    return out

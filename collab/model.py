@@ -1,0 +1,73 @@
+"""Plain data passed between the store, the committer and the transport (no I/O)."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import CollabError
+from .protocol import Stroke
+
+OP_KINDS = ("stroke", "remove", "clear")
+
+
+def iso_utc(ts: float) -> str:
+    """ISO 8601 UTC with milliseconds and a ``Z``: ``2026-11-21T06:22:05.123Z``."""
+    d = _dt.datetime.fromtimestamp(ts, _dt.timezone.utc)
+    return d.strftime("%Y-%m-%dT%H:%M:%S.") + f"{d.microsecond // 1000:03d}Z"
+
+
+@dataclass(frozen=True, slots=True)
+class NoteInfo:
+    """One note's row: its id, title, last seq, live stroke count and times."""
+
+    id: str
+    title: str
+    seq: int
+    strokes: int
+    created: float
+    updated: float
+    #: The lowest seq still in the op log (ops below it were compacted away).
+    log_start: int = 1
+
+    def as_row(self) -> dict[str, Any]:
+        """The note as a ``GET /api/notes`` list row."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "seq": self.seq,
+            "strokes": self.strokes,
+            "updated": iso_utc(self.updated),
+        }
+
+    def as_ref(self) -> dict[str, str]:
+        """``{"id", "title"}``, as the join ack carries it."""
+        return {"id": self.id, "title": self.title}
+
+
+@dataclass(slots=True)
+class OpRequest:
+    """One op a client asked for, waiting to be assigned a seq and stored."""
+
+    note: str
+    kind: str
+    peer: str
+    stroke: Stroke | None = None
+    stroke_id: str | None = None
+    #: Filled in by the committer: the op as it travels, or the error.
+    op: dict[str, Any] | None = None
+    duplicate: bool = False
+    error: CollabError | None = None
+    #: Opaque per-request data of the caller (e.g. the sender's sid to skip).
+    context: Any = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class JoinState:
+    """What a join reads: the note, and either its strokes or the ops since ``since``."""
+
+    note: NoteInfo
+    strokes: list[dict[str, Any]] | None
+    ops: list[dict[str, Any]] | None
+    reset: bool = False

@@ -1,0 +1,284 @@
+"""The Socket.IO namespace: each note is a room. The only module that emits.
+
+Every client event goes through :meth:`NotesNamespace.trigger_event`, which
+
+- keeps one connection's events in the order they arrived (a per-connection
+  chain: an event starts its work only after the previous event of the same
+  connection has *queued* its op or finished its join, so ops still pipeline
+  into the group commit while ``join`` then ``stroke`` sent back to back works);
+- turns every :class:`~collab.errors.CollabError` into the contract's failed
+  ack and every unexpected exception into ``internal`` (logged), so a handler
+  never kills the connection or loses an ack.
+
+Broadcasts of committed ops are sent from the committer's task, in seq order,
+by :meth:`NotesNamespace.broadcast_batch`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import flask_socketio
+from flask import request
+from socketio.exceptions import ConnectionRefusedError as SioConnectionRefused
+
+from . import protocol
+from .errors import BadRequest, CollabError, Forbidden, InternalError, NotFound, NotJoined, TooLarge
+from .model import OpRequest
+from .presence import Peer, default_color
+
+if TYPE_CHECKING:
+    from .extension import CollabState
+
+log = logging.getLogger("collab.socket")
+
+ROLES = ("edit", "view")
+
+
+@dataclass(eq=False)
+class Connection:
+    """What the server knows of one connected client."""
+
+    sid: str
+    peer: Peer
+    identity: Any = None
+    token: str | None = None
+    #: note id → role ("edit" or "view")
+    notes: dict[str, str] = field(default_factory=dict)
+    #: the event the previous client event sets once later events may start
+    tail: Any = None
+
+
+class NotesNamespace(flask_socketio.Namespace):
+    """The ``/notes`` namespace (name configurable) of one app."""
+
+    def __init__(self, namespace: str, state: CollabState) -> None:
+        super().__init__(namespace)
+        self.state = state
+        self.conns: dict[str, Connection] = {}
+        self._handlers: dict[str, Callable[[Connection, Any, Any], Any]] = {
+            "join": self._join,
+            "leave": self._leave,
+            "stroke": self._stroke,
+            "remove": self._remove,
+            "clear": self._clear,
+            "cursor": self._cursor,
+            "draft": self._draft,
+        }
+
+    # -- connection lifecycle ---------------------------------------------------
+    def on_connect(self, auth: Any = None) -> None:
+        """Accept a connection: parse ``auth``, identify the user, make its peer."""
+        sid = request.sid  # type: ignore[attr-defined]
+        try:
+            parsed = protocol.auth(auth)
+            identity = self.state.identify_socket(parsed)
+        except CollabError as exc:
+            log.info("connect refused sid=%s code=%s: %s", sid, exc.code, exc.message)
+            refusal = SioConnectionRefused(exc.message)
+            refusal.error_args = {"message": exc.message, "code": exc.code, "data": exc.to_dict()}
+            raise refusal from None
+        peer: Peer = {
+            "peer": sid,
+            "name": parsed["name"] or f"Guest {sid[:4]}",
+            "color": parsed["color"] or default_color(sid),
+        }
+        self.conns[sid] = Connection(sid, peer, identity, parsed["token"])
+        log.info("connect sid=%s name=%r", sid, peer["name"])
+
+    def on_disconnect(self, reason: Any = None) -> None:
+        """Forget the connection and tell its rooms it left."""
+        sid = request.sid  # type: ignore[attr-defined]
+        conn = self.conns.pop(sid, None)
+        if conn is None:
+            return
+        for note in list(conn.notes):
+            self._announce_leave(note, conn)
+        log.info("disconnect sid=%s reason=%s", sid, reason)
+
+    # -- dispatch -----------------------------------------------------------------
+    def trigger_event(self, event: str, *args: Any) -> Any:
+        """Route a client event through the per-connection order and error handling."""
+        if event in ("connect", "disconnect"):
+            return super().trigger_event(event, *args)
+        sid = args[0]
+        data = args[1] if len(args) > 1 else None
+        conn = self.conns.get(sid)
+        if conn is None:  # connected to another app's namespace or already gone
+            return InternalError("this connection is not registered; reconnect").to_ack()
+        prev, mine = conn.tail, self.state.runtime.event()
+        conn.tail = mine
+        try:
+            if prev is not None and not prev.is_set():
+                prev.wait(self.state.store_timeout)
+            handler = self._handlers.get(event)
+            if handler is None:
+                return BadRequest(f"unknown event {event!r}; see PROTOCOL.md for the events").to_ack()
+            # Flask-SocketIO's dispatcher gives the handler a request context (for hooks).
+            return self.socketio._handle_event(  # type: ignore[union-attr]
+                self._guarded, event, self.namespace, sid, event, handler, conn, data, mine
+            )
+        except Exception:
+            log.exception("event %s sid=%s raised", event, sid)
+            return InternalError("the server failed to handle the event; nothing was applied").to_ack()
+        finally:
+            mine.set()
+
+    @staticmethod
+    def _guarded(event: str, handler: Callable[..., Any], conn: Connection, data: Any, mine: Any) -> Any:
+        """Run a handler; contract errors become failed acks, anything else ``internal``."""
+        try:
+            return handler(conn, data, mine)
+        except CollabError as exc:
+            if exc.code == "internal":
+                log.error("event %s sid=%s failed: %s", event, conn.sid, exc.message)
+            else:
+                log.info("event %s sid=%s refused code=%s: %s", event, conn.sid, exc.code, exc.message)
+            return exc.to_ack()
+        except Exception:
+            log.exception("event %s sid=%s raised", event, conn.sid)
+            return InternalError("the server failed to handle the event; nothing was applied").to_ack()
+
+    # -- helpers -------------------------------------------------------------------
+    def _joined(self, conn: Connection, note: str) -> str:
+        role = conn.notes.get(note)
+        if role is None:
+            raise NotJoined(f"join note {note!r} before sending events to it")
+        return role
+
+    def _editor(self, conn: Connection, note: str) -> None:
+        if self._joined(conn, note) != "edit":
+            raise Forbidden(f"you may view note {note!r} but not change it")
+
+    def _commit(self, req: OpRequest, mine: Any) -> dict[str, Any]:
+        committer = self.state.committer
+        handle = committer.enqueue(req)
+        mine.set()  # the op holds its place in the queue: the next event may start
+        committer.wait(req, handle)
+        if req.error is not None:
+            raise req.error
+        assert req.op is not None
+        if req.duplicate:
+            return protocol.ok(seq=req.op["seq"], duplicate=True)
+        return protocol.ok(seq=req.op["seq"])
+
+    def _announce_leave(self, note: str, conn: Connection) -> None:
+        conn.notes.pop(note, None)
+        self.leave_room(conn.sid, note)
+        peers = self.state.presence.remove(note, conn.sid)
+        if peers is not None:
+            self.emit("presence", {"note": note, "peers": peers}, room=note)
+        self.state.signal("member_left", note=note, peer=conn.peer)
+
+    # -- events -------------------------------------------------------------------
+    def _join(self, conn: Connection, data: Any, mine: Any) -> dict[str, Any]:
+        note, since = protocol.join(data)
+        role = self.state.authorize_socket(conn, note)
+        if role is None:
+            raise Forbidden(f"you may not open note {note!r}")
+        fresh = note not in conn.notes
+        if fresh and len(conn.notes) >= self.state.config["COLLAB_MAX_NOTES_JOINED"]:
+            raise TooLarge(
+                f"a connection may join at most {self.state.config['COLLAB_MAX_NOTES_JOINED']} notes; leave one first"
+            )
+        # Enter the room before reading, so no op committed meanwhile is missed:
+        # such ops may reach the client before this ack; it keeps those above `seq`.
+        self.enter_room(conn.sid, note)
+        try:
+            st = self.state.blocking(self.state.store.join, note, since, note if self.state.auto_create else None)
+        except BaseException:
+            if fresh:
+                self.leave_room(conn.sid, note)
+            raise
+        if st is None:
+            if fresh:
+                self.leave_room(conn.sid, note)
+            raise NotFound(f"note {note!r} does not exist")
+        conn.notes[note] = role
+        if st.note.seq == 0 and st.note.created == st.note.updated and since is None:
+            self.state.signal("note_created", note=st.note)
+        peers, changed = self.state.presence.add(note, conn.peer)
+        ack = protocol.ok(note=st.note.as_ref(), seq=st.note.seq, peer=conn.sid, peers=peers, role=role)
+        if st.ops is not None:
+            ack["ops"] = st.ops
+        else:
+            ack["strokes"] = st.strokes
+            if st.reset:
+                ack["reset"] = True
+        if changed:
+            self.emit("presence", {"note": note, "peers": peers}, room=note)
+            self.state.signal("member_joined", note=note, peer=conn.peer, role=role)
+        return ack
+
+    def _leave(self, conn: Connection, data: Any, mine: Any) -> dict[str, Any]:
+        note = protocol.target_note(data, "leave")
+        self._joined(conn, note)
+        self._announce_leave(note, conn)
+        return protocol.ok()
+
+    def _stroke(self, conn: Connection, data: Any, mine: Any) -> dict[str, Any]:
+        note = protocol.target_note(data, "stroke")
+        self._editor(conn, note)
+        stroke = protocol.stroke(data, self.state.config["COLLAB_MAX_POINTS"])
+        return self._commit(OpRequest(note, "stroke", conn.sid, stroke=stroke, context=conn.sid), mine)
+
+    def _remove(self, conn: Connection, data: Any, mine: Any) -> dict[str, Any]:
+        note, stroke_id = protocol.remove(data)
+        self._editor(conn, note)
+        return self._commit(OpRequest(note, "remove", conn.sid, stroke_id=stroke_id, context=conn.sid), mine)
+
+    def _clear(self, conn: Connection, data: Any, mine: Any) -> dict[str, Any]:
+        note = protocol.target_note(data, "clear")
+        self._editor(conn, note)
+        return self._commit(OpRequest(note, "clear", conn.sid, context=conn.sid), mine)
+
+    def _cursor(self, conn: Connection, data: Any, mine: Any) -> dict[str, Any]:
+        note, x, y = protocol.cursor(data)
+        self._joined(conn, note)
+        self.emit("cursor", {"note": note, "peer": conn.sid, "x": x, "y": y}, room=note, skip_sid=conn.sid)
+        return protocol.ok()
+
+    def _draft(self, conn: Connection, data: Any, mine: Any) -> dict[str, Any]:
+        note, draft = protocol.draft(data, self.state.config["COLLAB_MAX_POINTS"])
+        self._editor(conn, note)
+        self.emit("draft", {"note": note, "peer": conn.sid, **draft}, room=note, skip_sid=conn.sid)
+        return protocol.ok()
+
+    # -- server-initiated -------------------------------------------------------------
+    def emit(self, event: str, data: Any = None, room: str | None = None, **kwargs: Any) -> None:  # type: ignore[override]
+        """Emit in this namespace (``skip_sid`` supported)."""
+        self.socketio.emit(event, data, to=room, namespace=self.namespace, **kwargs)  # type: ignore[union-attr]
+
+    def enter_room(self, sid: str, room: str) -> None:
+        self.socketio.server.enter_room(sid, room, namespace=self.namespace)  # type: ignore[union-attr]
+
+    def leave_room(self, sid: str, room: str) -> None:
+        self.socketio.server.leave_room(sid, room, namespace=self.namespace)  # type: ignore[union-attr]
+
+    def broadcast_batch(self, batch: Sequence[OpRequest]) -> None:
+        """Send each newly committed op to the other members of its note (seq order)."""
+        for req in batch:
+            if req.op is None or req.duplicate:
+                continue
+            self.emit(req.kind, {"note": req.note, **req.op}, room=req.note, skip_sid=req.context)
+            self.state.signal("op_applied", note=req.note, op=req.op)
+
+    def note_renamed(self, note: str, title: str) -> None:
+        """Tell a note's members its new title (event ``renamed``)."""
+        self.emit("renamed", {"note": note, "title": title}, room=note)
+
+    def note_deleted(self, note: str) -> None:
+        """Tell a note's members it is gone, and take them out of its room."""
+        self.emit("deleted", {"note": note}, room=note)
+        for conn in list(self.conns.values()):
+            conn.notes.pop(note, None)
+        self.state.presence.drop(note)
+        self.socketio.server.close_room(note, namespace=self.namespace)  # type: ignore[union-attr]
+
+    def kick(self, sid: str, error: CollabError) -> None:
+        """Send ``error`` to a connection, then drop it (flooding, revoked access)."""
+        self.emit("error", error.to_dict(), room=sid)
+        self.socketio.server.disconnect(sid, namespace=self.namespace)  # type: ignore[union-attr]

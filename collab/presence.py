@@ -1,0 +1,65 @@
+"""Who is in which note: the presence registry of one process.
+
+Pure bookkeeping, no I/O and no emits; the namespace announces changes. Its
+lock is never held while anything is sent (a send can run a disconnect handler
+synchronously, which calls back in here).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+Peer = dict[str, str]
+
+#: Colours handed to peers that did not choose one (readable on white).
+PALETTE = (
+    "#e03131", "#2f9e44", "#1971c2", "#f08c00", "#9c36b5", "#0c8599",
+    "#e8590c", "#5c940d", "#3b5bdb", "#c2255c", "#087f5b", "#6741d9",
+)  # fmt: skip
+
+
+def default_color(peer_id: str) -> str:
+    """A palette colour chosen from the peer id (stable for one connection)."""
+    return PALETTE[sum(peer_id.encode()) % len(PALETTE)]
+
+
+class Presence:
+    """note id → {peer id → peer}, in join order."""
+
+    def __init__(self) -> None:
+        self._notes: dict[str, dict[str, Peer]] = {}
+        self._lock = threading.Lock()
+
+    def add(self, note: str, peer: Peer) -> tuple[list[Peer], bool]:
+        """Add ``peer`` to ``note``: (the peers now, whether that changed anything)."""
+        with self._lock:
+            members = self._notes.setdefault(note, {})
+            changed = peer["peer"] not in members
+            members[peer["peer"]] = peer
+            return list(members.values()), changed
+
+    def remove(self, note: str, peer_id: str) -> list[Peer] | None:
+        """Remove a peer; the peers left, or ``None`` if it was not there."""
+        with self._lock:
+            members = self._notes.get(note)
+            if members is None or members.pop(peer_id, None) is None:
+                return None
+            if not members:
+                del self._notes[note]
+            return list(members.values())
+
+    def peers(self, note: str) -> list[Peer]:
+        """The peers in ``note``, in join order."""
+        with self._lock:
+            return list(self._notes.get(note, {}).values())
+
+    def drop(self, note: str) -> None:
+        """Forget a note (it was deleted)."""
+        with self._lock:
+            self._notes.pop(note, None)
+
+    def counts(self) -> dict[str, Any]:
+        """Rooms and members, for metrics."""
+        with self._lock:
+            return {"rooms": len(self._notes), "members": sum(len(m) for m in self._notes.values())}

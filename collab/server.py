@@ -1,0 +1,121 @@
+"""Running the server: ``python app.py`` / ``collab serve``.
+
+This module imports nothing heavy at the top: the async mode's monkey-patching
+must happen before Flask, SQLAlchemy or ``threading`` users are imported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+MODES = ("gevent", "eventlet", "threading")
+
+
+def build_parser(prog: str = "app.py") -> argparse.ArgumentParser:
+    """The ``serve`` options; each defaults to its ``COLLAB_*`` environment variable."""
+    env = os.environ.get
+    p = argparse.ArgumentParser(prog=prog, description="Run the collab server.")
+    p.add_argument(
+        "--host", default=env("COLLAB_HOST", "127.0.0.1"), help="address to listen on [COLLAB_HOST, 127.0.0.1]"
+    )
+    p.add_argument("--port", type=int, default=int(env("COLLAB_PORT", "5000")), help="port [COLLAB_PORT, 5000]")
+    p.add_argument(
+        "--database",
+        default=env("COLLAB_DATABASE", "sqlite:///collab.db"),
+        help="SQLAlchemy URL: sqlite:///path.db or postgresql://user@host/db [COLLAB_DATABASE, sqlite:///collab.db]",
+    )
+    p.add_argument(
+        "--async-mode",
+        choices=MODES,
+        default=env("COLLAB_ASYNC_MODE", "gevent"),
+        help="server concurrency [COLLAB_ASYNC_MODE, gevent]",
+    )
+    p.add_argument(
+        "--message-queue",
+        default=env("COLLAB_MESSAGE_QUEUE") or None,
+        help="redis://host:6379/0 to share broadcasts between processes [COLLAB_MESSAGE_QUEUE]",
+    )
+    p.add_argument(
+        "--log-level", default=env("COLLAB_LOG_LEVEL", "info"), help="debug, info, warning [COLLAB_LOG_LEVEL, info]"
+    )
+    return p
+
+
+def patch_for(mode: str) -> None:
+    """Monkey-patch the standard library for ``mode`` (call before other imports)."""
+    if mode == "gevent":
+        from gevent import monkey
+
+        monkey.patch_all()
+    elif mode == "eventlet":
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            import eventlet
+
+        eventlet.monkey_patch()
+
+
+def serve(argv: Sequence[str] | None = None, prog: str = "app.py") -> int:
+    """Parse ``argv``, patch for the async mode, build the app and serve until stopped."""
+    args = build_parser(prog).parse_args(argv)
+    patch_for(args.async_mode)
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+    from .errors import ConfigError
+    from .factory import create_app
+
+    try:
+        app = create_app(
+            {
+                "COLLAB_DATABASE": args.database,
+                "COLLAB_ASYNC_MODE": args.async_mode,
+                "COLLAB_MESSAGE_QUEUE": args.message_queue,
+            }
+        )
+    except ConfigError as exc:
+        print(f"collab: {exc}", file=sys.stderr)
+        return 2
+    state = app.extensions["collab"]
+    socketio = state.socketio
+    log = logging.getLogger("collab")
+    log.info("serving on http://%s:%d (async mode %s)", args.host, args.port, args.async_mode)
+    print(f"collab: serving http://{args.host}:{args.port}/ (Ctrl+C to stop)", file=sys.stderr, flush=True)
+    _install_stop(socketio, state)
+    run_kwargs: dict[str, Any] = {"host": args.host, "port": args.port, "log_output": False}
+    if args.async_mode == "threading":
+        run_kwargs["allow_unsafe_werkzeug"] = True
+    try:
+        socketio.run(app, **run_kwargs)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        state.close()
+    return 0
+
+
+def _install_stop(socketio: Any, state: Any) -> None:
+    """SIGTERM: stop the server like Ctrl+C does, then close the store cleanly."""
+
+    def on_term(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        signal.signal(signal.SIGTERM, on_term)
+    except ValueError:  # not the main thread
+        pass
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of ``python app.py``."""
+    sys.exit(serve(argv))

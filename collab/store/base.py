@@ -1,0 +1,76 @@
+"""The storage interface: every backend implements :class:`Store`.
+
+A store is synchronous and thread-safe for reads; writes arrive only through
+:meth:`Store.apply`, which the committer calls from one thread of execution at
+a time, with a batch of ops to commit in one transaction (group commit). The
+store is the only module that talks SQL.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+
+from ..model import JoinState, NoteInfo, OpRequest
+
+
+class Store(abc.ABC):
+    """Durable notes, strokes and op logs."""
+
+    #: The URL the store was opened with, with any password hidden.
+    url: str = ""
+    #: True when several server processes may share this store safely.
+    shared: bool = False
+
+    @abc.abstractmethod
+    def apply(self, batch: Sequence[OpRequest]) -> None:
+        """Assign seqs to ``batch`` in order and commit it in one transaction.
+
+        On return every request has either ``op`` set (and ``duplicate`` when a
+        stroke id was already in the note) or ``error`` set. Nothing in the
+        batch is reported as applied unless the transaction committed.
+        """
+
+    @abc.abstractmethod
+    def join(self, note_id: str, since: int | None, create_title: str | None) -> JoinState | None:
+        """Read a note for a join; create it first when ``create_title`` is given.
+
+        Returns ``None`` for a note that does not exist (and was not created).
+        With ``since`` it returns the ops after ``since``, or the strokes with
+        ``reset=True`` when the log cannot serve them.
+        """
+
+    @abc.abstractmethod
+    def get(self, note_id: str) -> NoteInfo | None:
+        """One note's row, or ``None``."""
+
+    @abc.abstractmethod
+    def strokes(self, note_id: str) -> tuple[NoteInfo, list[dict]] | None:
+        """A note and its current strokes (seq order), read in one snapshot."""
+
+    @abc.abstractmethod
+    def list(self, limit: int | None = None) -> list[NoteInfo]:
+        """Notes, most recently updated first."""
+
+    @abc.abstractmethod
+    def count(self) -> int:
+        """How many notes there are."""
+
+    @abc.abstractmethod
+    def create(self, note_id: str, title: str) -> NoteInfo | None:
+        """Create an empty note; ``None`` if the id is taken."""
+
+    @abc.abstractmethod
+    def rename(self, note_id: str, title: str) -> NoteInfo | None:
+        """Change a note's title; ``None`` if there is no such note."""
+
+    @abc.abstractmethod
+    def delete(self, note_id: str) -> bool:
+        """Delete a note with its strokes and ops; False if there was none."""
+
+    @abc.abstractmethod
+    def ping(self) -> None:
+        """Raise :class:`~collab.errors.StoreUnavailable` unless the database answers."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""

@@ -1,0 +1,453 @@
+"""SQLAlchemy Core store for SQLite (WAL) and PostgreSQL.
+
+Schema (created on first start; ``collab_meta.schema_version`` records it, see
+``docs/storage.md`` for how it migrates):
+
+- ``collab_notes``: one row a note, holding the last assigned ``seq``. Writers
+  lock the row (``SELECT ... FOR UPDATE`` on PostgreSQL, ``BEGIN IMMEDIATE`` on
+  SQLite) before assigning seqs, so several processes sharing one PostgreSQL
+  still hand out 1, 2, 3... with no gap: the seq and the op commit together.
+- ``collab_strokes``: every stroke id the note ever had. ``alive`` is false once
+  removed or cleared; the row stays so that the id stays taken (an idempotent
+  re-send returns the original seq and never revives a removed stroke).
+- ``collab_ops``: the op log that ``join since`` serves; stroke ops point at
+  their stroke row instead of copying the points. Old entries are compacted
+  away past ``oplog_keep``; ``collab_notes.log_start`` says where it begins.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from ..errors import ConfigError, NotFound, StoreUnavailable, TooLarge
+from ..model import JoinState, NoteInfo, OpRequest
+from .base import Store
+
+log = logging.getLogger("collab.store")
+
+SCHEMA_VERSION = 1
+
+metadata = MetaData()
+
+notes_t = Table(
+    "collab_notes",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("title", String(200), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("log_start", BigInteger, nullable=False),
+    Column("stroke_count", Integer, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Index("collab_notes_updated", "updated_at"),
+)
+
+strokes_t = Table(
+    "collab_strokes",
+    metadata,
+    Column("note_id", String(64), primary_key=True),
+    Column("stroke_id", String(64), primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("peer", String(64), nullable=False),
+    Column("alive", Boolean, nullable=False),
+    # {"color", "width", "points", "tool"} as compact JSON
+    Column("data", Text, nullable=False),
+    Index("collab_strokes_live", "note_id", "alive", "seq"),
+)
+
+ops_t = Table(
+    "collab_ops",
+    metadata,
+    Column("note_id", String(64), primary_key=True),
+    Column("seq", BigInteger, primary_key=True),
+    Column("kind", String(8), nullable=False),
+    Column("stroke_id", String(64), nullable=True),
+    Column("peer", String(64), nullable=False),
+    Column("at", Float, nullable=False),
+)
+
+meta_t = Table(
+    "collab_meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+_dumps = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+
+
+def normalize_url(url: str) -> str:
+    """Pick the psycopg 3 driver for a bare ``postgresql://`` URL."""
+    for bare in ("postgresql://", "postgres://"):
+        if url.startswith(bare):
+            return "postgresql+psycopg://" + url[len(bare) :]
+    return url
+
+
+def _note_info(row: Any) -> NoteInfo:
+    return NoteInfo(
+        id=row.id,
+        title=row.title,
+        seq=row.seq,
+        strokes=row.stroke_count,
+        created=row.created_at,
+        updated=row.updated_at,
+        log_start=row.log_start,
+    )
+
+
+def _stroke_out(stroke_id: str, seq: int, peer: str, data: str) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": "stroke", "seq": seq, "peer": peer, "id": stroke_id}
+    out.update(json.loads(data))
+    return out
+
+
+class SQLStore(Store):
+    """A :class:`~collab.store.base.Store` on SQLite or PostgreSQL via SQLAlchemy Core."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        oplog_keep: int = 10_000,
+        max_strokes: int | None = None,
+        sqlite_synchronous: str = "NORMAL",
+        pool_size: int = 5,
+    ) -> None:
+        url = normalize_url(url)
+        try:
+            parsed = make_url(url)
+        except Exception as exc:  # sqlalchemy raises ArgumentError with a poor message
+            raise ConfigError(f"cannot parse database URL: {exc}") from exc
+        self.url = parsed.render_as_string(hide_password=True)
+        self.dialect = parsed.get_backend_name()
+        self.oplog_keep = oplog_keep
+        self.max_strokes = max_strokes
+        self.engine = self._make_engine(parsed, sqlite_synchronous, pool_size)
+        self.shared = self.dialect == "postgresql"
+        try:
+            self._create_schema()
+        except SQLAlchemyError as exc:
+            self.engine.dispose()
+            raise ConfigError(f"cannot open the database {self.url}: {exc.__class__.__name__}: {exc}") from exc
+
+    # -- set-up -------------------------------------------------------------
+    def _make_engine(self, url: Any, synchronous: str, pool_size: int) -> Engine:
+        if self.dialect == "sqlite":
+            db = url.database
+            if not db or db == ":memory:" or url.query.get("mode") == "memory":
+                raise ConfigError(
+                    "an in-memory SQLite database cannot be shared by the server's threads; "
+                    "use a file, e.g. sqlite:///collab.db"
+                )
+            if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+                raise ConfigError("COLLAB_SQLITE_SYNCHRONOUS must be OFF, NORMAL, FULL or EXTRA")
+            engine = create_engine(
+                url,
+                connect_args={"check_same_thread": False, "timeout": 10},
+                pool_size=pool_size,
+                max_overflow=10,
+            )
+
+            @event.listens_for(engine, "connect")
+            def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+                # Let SQLAlchemy's "begin" event below decide when transactions start.
+                dbapi_conn.isolation_level = None
+                cur = dbapi_conn.cursor()
+                cur.execute("PRAGMA journal_mode=WAL")
+                cur.execute(f"PRAGMA synchronous={synchronous.upper()}")
+                cur.execute("PRAGMA busy_timeout=10000")
+                cur.close()
+
+            @event.listens_for(engine, "begin")
+            def _on_begin(conn: Connection) -> None:
+                # Writers take the write lock up front: no lock upgrade, no SQLITE_BUSY mid-batch.
+                write = conn.get_execution_options().get("collab_write", False)
+                conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+            return engine
+        if self.dialect == "postgresql":
+            try:
+                import psycopg  # noqa: F401
+            except ImportError as exc:
+                raise ConfigError("PostgreSQL needs the psycopg driver: pip install 'psycopg[binary]'") from exc
+            return create_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
+        raise ConfigError(f"unsupported database {self.dialect!r}: use sqlite or postgresql")
+
+    def _create_schema(self) -> None:
+        with self._write() as conn:
+            metadata.create_all(conn)
+            row = conn.execute(select(meta_t.c.value).where(meta_t.c.key == "schema_version")).first()
+            if row is None:
+                conn.execute(insert(meta_t).values(key="schema_version", value=str(SCHEMA_VERSION)))
+            elif int(row.value) > SCHEMA_VERSION:
+                raise ConfigError(
+                    f"the database has schema version {row.value}, newer than this collab "
+                    f"({SCHEMA_VERSION}); upgrade collab"
+                )
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(collab_write=True)
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            if self.dialect == "postgresql":
+                # one snapshot for the note row and its strokes
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                yield conn
+
+    # -- writes -------------------------------------------------------------
+    def apply(self, batch: Sequence[OpRequest]) -> None:
+        try:
+            with self._write() as conn:
+                outcome = self._apply(conn, batch)
+        except SQLAlchemyError as exc:
+            log.error("store: batch of %d ops failed: %s", len(batch), exc)
+            for req in batch:
+                req.op, req.duplicate = None, False
+                req.error = StoreUnavailable("the database refused the write; the op was not stored, retry")
+            return
+        for req, (op, dup, err) in zip(batch, outcome, strict=True):
+            req.op, req.duplicate, req.error = op, dup, err
+
+    def _apply(self, conn: Connection, batch: Sequence[OpRequest]) -> list[tuple[Any, bool, Any]]:
+        now = time.time()
+        ids = sorted({r.note for r in batch})
+        rows = conn.execute(
+            select(notes_t.c.id, notes_t.c.seq, notes_t.c.stroke_count, notes_t.c.log_start)
+            .where(notes_t.c.id.in_(ids))
+            .order_by(notes_t.c.id)
+            .with_for_update()
+        ).all()
+        # note id -> [seq, stroke_count, log_start, first seq of this batch]
+        state: dict[str, list[int]] = {r.id: [r.seq, r.stroke_count, r.log_start, r.seq] for r in rows}
+        out: list[tuple[Any, bool, Any]] = []
+        s, o = strokes_t.c, ops_t.c
+        for req in batch:
+            st = state.get(req.note)
+            if st is None:
+                out.append((None, False, NotFound(f"note {req.note!r} does not exist (it was deleted?)")))
+                continue
+            if req.kind == "stroke":
+                stroke = req.stroke
+                assert stroke is not None
+                found = conn.execute(
+                    select(s.seq, s.peer).where(s.note_id == req.note, s.stroke_id == stroke["id"])
+                ).first()
+                if found is not None:
+                    out.append(({"type": "stroke", "seq": found.seq, "peer": found.peer}, True, None))
+                    continue
+                if self.max_strokes is not None and st[1] >= self.max_strokes:
+                    out.append((None, False, TooLarge(f"the note holds its limit of {self.max_strokes} strokes")))
+                    continue
+                st[0] += 1
+                st[1] += 1
+                data = {k: stroke[k] for k in ("color", "width", "points", "tool")}  # type: ignore[literal-required]
+                conn.execute(
+                    insert(strokes_t).values(
+                        note_id=req.note,
+                        stroke_id=stroke["id"],
+                        seq=st[0],
+                        peer=req.peer,
+                        alive=True,
+                        data=_dumps(data),
+                    )
+                )
+                conn.execute(
+                    insert(ops_t).values(
+                        note_id=req.note, seq=st[0], kind="stroke", stroke_id=stroke["id"], peer=req.peer, at=now
+                    )
+                )
+                out.append(({"type": "stroke", "seq": st[0], "peer": req.peer, **stroke}, False, None))
+            elif req.kind == "remove":
+                hit = conn.execute(
+                    update(strokes_t)
+                    .where(s.note_id == req.note, s.stroke_id == req.stroke_id, s.alive.is_(True))
+                    .values(alive=False)
+                ).rowcount
+                if not hit:
+                    out.append((None, False, NotFound(f"the note holds no stroke with id {req.stroke_id!r}")))
+                    continue
+                st[0] += 1
+                st[1] -= 1
+                conn.execute(
+                    insert(ops_t).values(
+                        note_id=req.note, seq=st[0], kind="remove", stroke_id=req.stroke_id, peer=req.peer, at=now
+                    )
+                )
+                out.append(({"type": "remove", "seq": st[0], "id": req.stroke_id, "peer": req.peer}, False, None))
+            elif req.kind == "clear":
+                conn.execute(update(strokes_t).where(s.note_id == req.note, s.alive.is_(True)).values(alive=False))
+                st[0] += 1
+                st[1] = 0
+                conn.execute(insert(ops_t).values(note_id=req.note, seq=st[0], kind="clear", peer=req.peer, at=now))
+                out.append(({"type": "clear", "seq": st[0], "peer": req.peer}, False, None))
+            else:  # pragma: no cover - the namespace only builds the three kinds
+                raise ValueError(f"unknown op kind {req.kind!r}")
+        for note_id, (seq, count, log_start, first) in state.items():
+            if seq == first:
+                continue
+            values: dict[str, Any] = {"seq": seq, "stroke_count": count, "updated_at": now}
+            new_start = self._compact_to(seq, log_start)
+            if new_start != log_start:
+                conn.execute(delete(ops_t).where(o.note_id == note_id, o.seq < new_start))
+                values["log_start"] = new_start
+            conn.execute(update(notes_t).where(notes_t.c.id == note_id).values(**values))
+        return out
+
+    def _compact_to(self, seq: int, log_start: int) -> int:
+        """Where the log should start: keep ``oplog_keep`` ops, compact in chunks."""
+        keep = self.oplog_keep
+        if keep <= 0 or seq - log_start + 1 <= keep + max(1, keep // 10):
+            return log_start
+        return seq - keep + 1
+
+    def create(self, note_id: str, title: str) -> NoteInfo | None:
+        now = time.time()
+        try:
+            with self._write() as conn:
+                conn.execute(
+                    insert(notes_t).values(
+                        id=note_id, title=title, seq=0, log_start=1, stroke_count=0, created_at=now, updated_at=now
+                    )
+                )
+        except IntegrityError:
+            return None
+        except SQLAlchemyError as exc:
+            raise StoreUnavailable(f"the database refused to create the note: {exc.__class__.__name__}") from exc
+        return NoteInfo(note_id, title, 0, 0, now, now, 1)
+
+    def rename(self, note_id: str, title: str) -> NoteInfo | None:
+        with self._guard(), self._write() as conn:
+            conn.execute(update(notes_t).where(notes_t.c.id == note_id).values(title=title, updated_at=time.time()))
+            row = conn.execute(select(notes_t).where(notes_t.c.id == note_id)).first()
+        return _note_info(row) if row is not None else None
+
+    def delete(self, note_id: str) -> bool:
+        with self._guard(), self._write() as conn:
+            gone = conn.execute(delete(notes_t).where(notes_t.c.id == note_id)).rowcount
+            conn.execute(delete(ops_t).where(ops_t.c.note_id == note_id))
+            conn.execute(delete(strokes_t).where(strokes_t.c.note_id == note_id))
+        return bool(gone)
+
+    # -- reads --------------------------------------------------------------
+    def join(self, note_id: str, since: int | None, create_title: str | None) -> JoinState | None:
+        with self._guard():
+            state = self._read_join(note_id, since)
+            if state is None and create_title is not None:
+                self.create(note_id, create_title)  # a concurrent creator may win: fine
+                state = self._read_join(note_id, since)
+            return state
+
+    def _read_join(self, note_id: str, since: int | None) -> JoinState | None:
+        with self._read() as conn:
+            row = conn.execute(select(notes_t).where(notes_t.c.id == note_id)).first()
+            if row is None:
+                return None
+            info = _note_info(row)
+            if since is not None and since <= info.seq and since + 1 >= info.log_start:
+                return JoinState(info, None, self._ops_since(conn, note_id, since))
+            return JoinState(info, self._live_strokes(conn, note_id), None, reset=since is not None)
+
+    def _live_strokes(self, conn: Connection, note_id: str) -> list[dict[str, Any]]:
+        s = strokes_t.c
+        rows = conn.execute(
+            select(s.stroke_id, s.seq, s.peer, s.data).where(s.note_id == note_id, s.alive.is_(True)).order_by(s.seq)
+        )
+        return [_stroke_out(r.stroke_id, r.seq, r.peer, r.data) for r in rows]
+
+    def _ops_since(self, conn: Connection, note_id: str, since: int) -> list[dict[str, Any]]:
+        o, s = ops_t.c, strokes_t.c
+        rows = conn.execute(
+            select(o.seq, o.kind, o.stroke_id, o.peer, s.data)
+            .select_from(
+                ops_t.outerjoin(
+                    strokes_t, (s.note_id == o.note_id) & (s.stroke_id == o.stroke_id) & (o.kind == "stroke")
+                )
+            )
+            .where(o.note_id == note_id, o.seq > since)
+            .order_by(o.seq)
+        )
+        out: list[dict[str, Any]] = []
+        for r in rows:
+            if r.kind == "stroke":
+                out.append(_stroke_out(r.stroke_id, r.seq, r.peer, r.data))
+            elif r.kind == "remove":
+                out.append({"type": "remove", "seq": r.seq, "id": r.stroke_id, "peer": r.peer})
+            else:
+                out.append({"type": "clear", "seq": r.seq, "peer": r.peer})
+        return out
+
+    def get(self, note_id: str) -> NoteInfo | None:
+        with self._guard(), self._read() as conn:
+            row = conn.execute(select(notes_t).where(notes_t.c.id == note_id)).first()
+        return _note_info(row) if row is not None else None
+
+    def strokes(self, note_id: str) -> tuple[NoteInfo, list[dict]] | None:
+        with self._guard(), self._read() as conn:
+            row = conn.execute(select(notes_t).where(notes_t.c.id == note_id)).first()
+            if row is None:
+                return None
+            return _note_info(row), self._live_strokes(conn, note_id)
+
+    def list(self, limit: int | None = None) -> list[NoteInfo]:
+        query = select(notes_t).order_by(notes_t.c.updated_at.desc(), notes_t.c.id)
+        if limit is not None:
+            query = query.limit(limit)
+        with self._guard(), self._read() as conn:
+            return [_note_info(r) for r in conn.execute(query)]
+
+    def count(self) -> int:
+        with self._guard(), self._read() as conn:
+            return int(conn.execute(select(func.count()).select_from(notes_t)).scalar_one())
+
+    def ping(self) -> None:
+        with self._guard(), self.engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        """Turn driver errors into :class:`StoreUnavailable` (HTTP 503, ack ``internal``)."""
+        try:
+            yield
+        except SQLAlchemyError as exc:
+            log.error("store: %s", exc)
+            raise StoreUnavailable(
+                f"the database is unavailable ({exc.__class__.__name__}); try again shortly"
+            ) from exc

@@ -1,0 +1,210 @@
+"""HTTP: the JSON API of the contract, the two pages and the exports, in one blueprint."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
+from werkzeug.exceptions import HTTPException
+
+from . import protocol
+from .errors import BadRequest, CollabError, Forbidden, NotFound, TooLarge, UnsupportedMediaType
+
+_ROOT = Path(__file__).resolve().parent
+
+
+def _asset_dir(name: str) -> str:
+    """``collab/<name>`` in an installed wheel, ``<repo>/<name>`` in a checkout."""
+    inside = _ROOT / name
+    return str(inside if inside.is_dir() else _ROOT.parent / name)
+
+
+def make_blueprint(url_prefix: str) -> Blueprint:
+    """The blueprint of one app (a fresh one per app, so prefixes may differ)."""
+    bp = Blueprint(
+        "collab",
+        __name__,
+        url_prefix=url_prefix or None,
+        template_folder=_asset_dir("templates"),
+        static_folder=_asset_dir("static"),
+        static_url_path="/collab-static",
+    )
+    bp.add_url_rule("/", "index", index)
+    bp.add_url_rule("/n/<note>", "note_page", note_page)
+    bp.add_url_rule("/api/notes", "list_notes", list_notes, methods=["GET"])
+    bp.add_url_rule("/api/notes", "create_note", create_note, methods=["POST"])
+    bp.add_url_rule("/api/notes/<name>", "get_note", get_note, methods=["GET"])
+    bp.add_url_rule("/api/notes/<name>", "rename_note", rename_note, methods=["PATCH"])
+    bp.add_url_rule("/api/notes/<name>", "delete_note", delete_note, methods=["DELETE"])
+    bp.add_url_rule("/healthz", "healthz", healthz)
+    bp.register_error_handler(CollabError, collab_error)
+    bp.register_error_handler(HTTPException, http_error)
+    return bp
+
+
+def _state() -> Any:
+    return current_app.extensions["collab"]
+
+
+def error_body(code: str, message: str, status: int) -> tuple[Response, int]:
+    """``{"error": {"code", "message"}}`` with ``status``."""
+    return jsonify({"error": {"code": code, "message": message}}), status
+
+
+def collab_error(exc: CollabError) -> tuple[Response, int]:
+    """A :class:`CollabError` as a JSON error response."""
+    return error_body(exc.code, exc.message, exc.http_status)
+
+
+_HTTP_CODES = {400: "bad_request", 403: "forbidden", 404: "not_found", 413: "too_large", 429: "rate_limited"}
+
+
+def http_error(exc: HTTPException) -> tuple[Response, int]:
+    """Werkzeug's HTTP errors (405, 415, ...) as JSON bodies."""
+    status = exc.code or 500
+    code = _HTTP_CODES.get(status, "bad_request" if status < 500 else "internal")
+    return error_body(code, exc.description or exc.name, status)
+
+
+def _json_body(required: bool) -> dict[str, Any]:
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        if required:
+            raise BadRequest("send a JSON object body with Content-Type: application/json")
+        return {}
+    if request.mimetype != "application/json":
+        raise UnsupportedMediaType("the body must be JSON: set Content-Type: application/json")
+    try:
+        data = request.get_json(force=True)
+    except HTTPException:
+        raise BadRequest("the body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise BadRequest("the body must be a JSON object")
+    return data
+
+
+def _note_id(name: str) -> str:
+    try:
+        return protocol.note_id(name)
+    except BadRequest as exc:
+        raise NotFound(f"no note {name!r}: {exc.message}") from None
+
+
+def _require(role_needed: str, note: str | None) -> None:
+    role = _state().authorize_http(note)
+    if role is None or (role_needed == "edit" and role != "edit"):
+        raise Forbidden("you may not do this to this note" if note else "you may not do this")
+
+
+# -- pages ---------------------------------------------------------------------------
+def _page_config(note: str | None) -> dict[str, Any]:
+    state = _state()
+    return {
+        "note": note,
+        "namespace": state.namespace_name,
+        "socketioPath": state.socketio_path(),
+        "api": url_for("collab.list_notes"),
+        "home": url_for("collab.index"),
+        "notePage": url_for("collab.note_page", note="__NOTE__"),
+        "static": url_for("collab.static", filename=""),
+    }
+
+
+def index() -> str:
+    """``GET /``: the note list."""
+    return render_template("collab/index.html", collab_config=_page_config(None))
+
+
+def note_page(note: str) -> str:
+    """``GET /n/<note>``: the drawing page."""
+    _note_id(note)
+    return render_template("collab/note.html", note_id=note, collab_config=_page_config(note))
+
+
+# -- API --------------------------------------------------------------------------------
+def list_notes() -> Response:
+    """``GET /api/notes``: every note, most recently updated first."""
+    _require("view", None)
+    state = _state()
+    notes = state.blocking(state.store.list)
+    return jsonify([n.as_row() for n in notes if state.authorize_http(n.id) is not None])
+
+
+def create_note() -> tuple[Response, int]:
+    """``POST /api/notes``: a fresh note with a random id."""
+    body = _json_body(required=False)
+    title = protocol.title(body["title"]) if "title" in body else "Untitled"
+    _require("edit", None)
+    state = _state()
+    limit = state.config.get("COLLAB_MAX_NOTES")
+    if limit is not None and state.blocking(state.store.count) >= limit:
+        raise TooLarge(f"this server holds its limit of {limit} notes; delete some first")
+    for _ in range(5):
+        info = state.blocking(state.store.create, secrets.token_urlsafe(9), title)
+        if info is not None:
+            state.signal("note_created", note=info)
+            return jsonify(info.as_row()), 201
+    raise CollabError("could not find a free note id")  # pragma: no cover - 72 random bits
+
+
+def get_note(name: str) -> Response:
+    """``GET /api/notes/<note>`` (and ``.svg`` / ``.png`` exports)."""
+    stem, dot, ext = name.partition(".")
+    note = _note_id(stem)
+    if dot and ext not in ("svg", "png"):
+        raise NotFound(f"no export format {ext!r}: use .svg or .png")
+    _require("view", note)
+    state = _state()
+    got = state.blocking(state.store.strokes, note)
+    if got is None:
+        raise NotFound(f"note {note!r} does not exist")
+    info, strokes = got
+    if ext == "svg":
+        from . import render
+
+        return Response(render.to_svg(strokes), mimetype="image/svg+xml")
+    if ext == "png":
+        from . import render
+
+        return Response(render.to_png(strokes), mimetype="image/png")
+    return jsonify({"id": info.id, "title": info.title, "seq": info.seq, "strokes": strokes})
+
+
+def rename_note(name: str) -> Response:
+    """``PATCH /api/notes/<note>``: ``{"title"}``."""
+    note = _note_id(name)
+    body = _json_body(required=True)
+    if "title" not in body:
+        raise BadRequest('send {"title": "..."}')
+    title = protocol.title(body["title"])
+    _require("edit", note)
+    state = _state()
+    info = state.blocking(state.store.rename, note, title)
+    if info is None:
+        raise NotFound(f"note {note!r} does not exist")
+    state.namespace.note_renamed(note, info.title)
+    return jsonify(info.as_row())
+
+
+def delete_note(name: str) -> tuple[str, int]:
+    """``DELETE /api/notes/<note>``: 204; members get ``deleted``."""
+    note = _note_id(name)
+    _require("edit", note)
+    state = _state()
+    if not state.blocking(state.store.delete, note):
+        raise NotFound(f"note {note!r} does not exist")
+    state.namespace.note_deleted(note)
+    state.signal("note_deleted", note=note)
+    return "", 204
+
+
+def healthz() -> tuple[Response, int]:
+    """``GET /healthz``: 200 when the server and its store answer, else 503."""
+    state = _state()
+    try:
+        state.blocking(state.store.ping)
+    except CollabError as exc:
+        return jsonify({"ok": False, "error": exc.to_dict()}), 503
+    return jsonify({"ok": True}), 200
