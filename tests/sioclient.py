@@ -1,0 +1,63 @@
+"""A thin test peer over the stock python-socketio client: records every event it receives."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+import socketio
+
+NS = "/notes"
+EVENTS = ("stroke", "remove", "clear", "presence", "cursor", "draft", "deleted", "renamed", "error")
+
+
+class Peer:
+    """One connected client; ``got[event]`` lists the payloads received."""
+
+    def __init__(self, url: str, transport: str = "websocket", auth: dict[str, Any] | None = None) -> None:
+        self.sio = socketio.Client(reconnection=False)
+        self.got: dict[str, list[Any]] = defaultdict(list)
+        self._cv = threading.Condition()
+        for ev in EVENTS:
+            self.sio.on(ev, self._recorder(ev), namespace=NS)
+        self.sio.connect(url, namespaces=[NS], transports=[transport], auth=auth, wait_timeout=10)
+
+    def _recorder(self, ev: str) -> Callable[[Any], None]:
+        def record(data: Any) -> None:
+            with self._cv:
+                self.got[ev].append(data)
+                self._cv.notify_all()
+
+        return record
+
+    @property
+    def sid(self) -> str:
+        return self.sio.get_sid(NS)  # type: ignore[no-any-return]
+
+    def call(self, event: str, data: Any = None, timeout: float = 15) -> Any:
+        return self.sio.call(event, data, namespace=NS, timeout=timeout)
+
+    def emit(self, event: str, data: Any = None, callback: Callable[..., Any] | None = None) -> None:
+        self.sio.emit(event, data, namespace=NS, callback=callback)
+
+    def wait_until(self, predicate: Callable[[], bool], timeout: float = 15) -> bool:
+        deadline = time.monotonic() + timeout
+        with self._cv:
+            while not predicate():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cv.wait(min(left, 0.2))
+        return True
+
+    def close(self) -> None:
+        self.sio.disconnect()
+
+
+def stroke(note: str, sid: str, **extra: Any) -> dict[str, Any]:
+    data = {"note": note, "id": sid, "color": "#e03131", "width": 3, "points": [[0, 0], [10, 20.5]]}
+    data.update(extra)
+    return data

@@ -1,0 +1,180 @@
+"""The store against real SQLite and PostgreSQL: seqs, idempotency, catch-up, compaction."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from collab.errors import ConfigError, NotFound, StoreUnavailable, TooLarge
+from collab.model import OpRequest
+from collab.store import open_store
+from collab.store.base import Store
+
+
+def stroke(sid: str, x: float = 0) -> dict:
+    return {"id": sid, "color": "#123456", "width": 2, "points": [[x, 0], [x + 1, 1]], "tool": "pen"}
+
+
+def op(note: str, kind: str = "stroke", sid: str | None = None, peer: str = "p1") -> OpRequest:
+    if kind == "stroke":
+        return OpRequest(note, "stroke", peer, stroke=stroke(sid or "s"))  # type: ignore[arg-type]
+    return OpRequest(note, kind, peer, stroke_id=sid)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'store.db'}"
+    else:
+        url = request.getfixturevalue("pg_url")
+    s = open_store(url, oplog_keep=20, max_strokes=50)
+    yield s
+    s.close()
+
+
+def apply(store: Store, *reqs: OpRequest) -> list[OpRequest]:
+    store.apply(list(reqs))
+    return list(reqs)
+
+
+def test_join_creates_note_titled_with_its_id(store: Store) -> None:
+    assert store.join("n1", None, None) is None
+    st = store.join("n1", None, "n1")
+    assert st is not None
+    assert (st.note.id, st.note.title, st.note.seq, st.strokes, st.reset) == ("n1", "n1", 0, [], False)
+
+
+def test_seqs_are_gapless_and_ops_roundtrip(store: Store) -> None:
+    store.create("n", "N")
+    a, b, c = apply(store, op("n", sid="a"), op("n", sid="b"), op("n", sid="c"))
+    assert [r.op["seq"] for r in (a, b, c)] == [1, 2, 3]  # type: ignore[index]
+    (rm,) = apply(store, op("n", "remove", "b"))
+    assert rm.op == {"type": "remove", "seq": 4, "id": "b", "peer": "p1"}
+    info, strokes = store.strokes("n")  # type: ignore[misc]
+    assert info.seq == 4 and info.strokes == 2
+    assert [s["id"] for s in strokes] == ["a", "c"]
+    assert strokes[0] == {"type": "stroke", "seq": 1, "peer": "p1", **stroke("a")}
+
+
+def test_duplicate_id_returns_original_seq_even_after_removal(store: Store) -> None:
+    store.create("n", "N")
+    apply(store, op("n", sid="a"))
+    apply(store, op("n", "remove", "a"))
+    (dup,) = apply(store, op("n", sid="a", peer="other"))
+    assert dup.duplicate and dup.op["seq"] == 1  # type: ignore[index]
+    info, strokes = store.strokes("n")  # type: ignore[misc]
+    assert strokes == [] and info.seq == 2
+
+
+def test_duplicate_within_one_batch(store: Store) -> None:
+    store.create("n", "N")
+    first, again = apply(store, op("n", sid="a"), op("n", sid="a"))
+    assert first.op["seq"] == 1 and not first.duplicate  # type: ignore[index]
+    assert again.op["seq"] == 1 and again.duplicate  # type: ignore[index]
+
+
+def test_errors_do_not_consume_seqs(store: Store) -> None:
+    store.create("n", "N")
+    bad_remove, missing_note, good = apply(store, op("n", "remove", "zz"), op("nope", sid="x"), op("n", sid="a"))
+    assert isinstance(bad_remove.error, NotFound)
+    assert isinstance(missing_note.error, NotFound)
+    assert good.op["seq"] == 1  # type: ignore[index]
+
+
+def test_clear_on_empty_note_is_an_op(store: Store) -> None:
+    store.create("n", "N")
+    (c,) = apply(store, op("n", "clear"))
+    assert c.op == {"type": "clear", "seq": 1, "peer": "p1"}
+    apply(store, op("n", sid="a"), op("n", sid="b"))
+    apply(store, op("n", "clear"))
+    info, strokes = store.strokes("n")  # type: ignore[misc]
+    assert strokes == [] and info.strokes == 0 and info.seq == 4
+    (rm,) = apply(store, op("n", "remove", "a"))
+    assert isinstance(rm.error, NotFound)
+
+
+def test_join_since_serves_ops_then_reset_after_compaction(store: Store) -> None:
+    store.create("n", "N")
+    apply(store, op("n", sid="a"), op("n", sid="b"), op("n", "remove", "a"), op("n", "clear"))
+    st = store.join("n", 1, None)
+    assert st is not None and st.strokes is None
+    assert [(o["type"], o["seq"]) for o in st.ops] == [("stroke", 2), ("remove", 3), ("clear", 4)]  # type: ignore[union-attr]
+    assert st.ops[0]["points"] == stroke("b")["points"]  # type: ignore[index]
+    assert store.join("n", 4, None).ops == []  # type: ignore[union-attr]
+    future = store.join("n", 99, None)
+    assert future.reset and future.strokes == [] and future.ops is None  # type: ignore[union-attr]
+    # oplog_keep=20: after 40 more ops the early log is compacted away
+    apply(store, *[op("n", sid=f"x{i}") for i in range(40)])
+    info = store.get("n")
+    assert info is not None and info.seq == 44 and info.log_start > 2
+    old = store.join("n", 1, None)
+    assert old.reset and len(old.strokes) == 40  # type: ignore[union-attr, arg-type]
+    recent = store.join("n", info.log_start - 1, None)
+    assert not recent.reset and recent.ops[-1]["seq"] == 44  # type: ignore[union-attr, index]
+
+
+def test_stroke_limit_per_note(store: Store) -> None:
+    store.create("n", "N")
+    reqs = apply(store, *[op("n", sid=f"s{i}") for i in range(51)])
+    assert isinstance(reqs[-1].error, TooLarge)
+    assert reqs[-2].op["seq"] == 50  # type: ignore[index]
+
+
+def test_list_rename_delete(store: Store) -> None:
+    store.create("a", "A")
+    store.create("b", "B")
+    assert store.create("a", "again") is None
+    apply(store, op("a", sid="s"))
+    assert [n.id for n in store.list()] == ["a", "b"]
+    assert store.rename("b", "Bee").title == "Bee"  # type: ignore[union-attr]
+    assert store.rename("zz", "x") is None
+    assert store.count() == 2
+    assert store.delete("a") and not store.delete("a")
+    assert store.get("a") is None and store.join("a", None, None) is None
+    # a re-created note starts again at seq 1
+    store.create("a", "A")
+    (r,) = apply(store, op("a", sid="s"))
+    assert r.op["seq"] == 1 and not r.duplicate  # type: ignore[index]
+
+
+def test_concurrent_writers_get_gapless_seqs(store: Store) -> None:
+    """Several threads (standing in for processes on PostgreSQL) write one note at once."""
+    store.create("n", "N")
+    seqs: list[int] = []
+    lock = threading.Lock()
+
+    def writer(w: int) -> None:
+        for i in range(10):
+            (r,) = apply(store, op("n", sid=f"w{w}-{i}"))
+            with lock:
+                seqs.append(r.op["seq"])  # type: ignore[index]
+
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(seqs) == list(range(1, 41))
+
+
+def test_bad_urls_say_what_to_use(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="sqlite:///"):
+        open_store("mysql://x/y")
+    with pytest.raises(ConfigError, match="in-memory"):
+        open_store("sqlite://")
+
+
+def test_unreachable_database_is_store_unavailable() -> None:
+    with pytest.raises(ConfigError, match="cannot open"):
+        open_store("postgresql://nobody@127.0.0.1:1/none")
+
+
+def test_sqlite_uses_wal(tmp_path: Path) -> None:
+    s = open_store(f"sqlite:///{tmp_path / 'w.db'}")
+    with s.engine.connect() as conn:  # type: ignore[attr-defined]
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    s.close()
+    assert StoreUnavailable.http_status == 503
