@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from serverproc import ServerProcess
 
 PG_URL = os.environ.get("COLLAB_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")

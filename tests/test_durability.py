@@ -12,7 +12,9 @@ from sioclient import Peer, stroke
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_acked_strokes_survive_sigkill(tmp_path: Path, note_id: str, backend: str, request: pytest.FixtureRequest) -> None:
+def test_acked_strokes_survive_sigkill(
+    tmp_path: Path, note_id: str, backend: str, request: pytest.FixtureRequest
+) -> None:
     database = request.getfixturevalue("pg_url") if backend == "postgresql" else None
     srv = ServerProcess(tmp_path, database=database).start()
     acked: list[dict] = []

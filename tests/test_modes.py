@@ -41,7 +41,7 @@ def test_concurrent_writers_get_exactly_1_to_500(tmp_path: Path, mode: str, note
                 assert p.wait_until(lambda i=i: len(acks[i]) == STROKES, timeout=60), f"client {i} acks"
             seqs = sorted(a["seq"] for per in acks for a in per)
             assert seqs == list(range(1, total + 1))
-            for i, per in enumerate(acks):
+            for per in acks:
                 mine = [a["seq"] for a in per]
                 assert mine == sorted(mine), "one client's strokes keep the order it sent them"
             for i, p in enumerate(peers):

@@ -26,10 +26,8 @@ def op(note: str, kind: str = "stroke", sid: str | None = None, peer: str = "p1"
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'store.db'}"
-    else:
-        url = request.getfixturevalue("pg_url")
+    sqlite = f"sqlite:///{tmp_path / 'store.db'}"
+    url = sqlite if request.param == "sqlite" else request.getfixturevalue("pg_url")
     s = open_store(url, oplog_keep=20, max_strokes=50)
     yield s
     s.close()
