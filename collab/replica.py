@@ -117,7 +117,6 @@ class NoteReplica:
         self._buffer: dict[int, dict[str, Any]] = {}
         self._gap_since: float | None = None
         self._join_pending = False
-        self._join_since: int | None = None
         self._my_peers: set[str] = set()
         self._outbox: dict[int, Outgoing] = {}
         self._keys = itertools.count(1)
@@ -171,13 +170,18 @@ class NoteReplica:
         return self._outbox.get(key)
 
     # -- connection lifecycle ---------------------------------------------------------
-    def join_request(self) -> dict[str, Any]:
-        """The ``join`` payload to send now: ``since`` once the replica has a base."""
-        self._join_pending = True
-        self._join_since = self.seq if self.has_base else None
+    def join_request(self, fresh: bool = True) -> dict[str, Any]:
+        """The ``join`` payload to send now: ``since`` once the replica has a base.
+
+        ``fresh``: the first join of a new connection (nothing of this client
+        is sent before its ack). Otherwise a re-join on a live connection, to
+        fill a gap or to probe the link, which holds nothing up.
+        """
+        if fresh:
+            self._join_pending = True
         payload: dict[str, Any] = {"note": self.note}
-        if self._join_since is not None:
-            payload["since"] = self._join_since
+        if self.has_base:
+            payload["since"] = self.seq
         return payload
 
     def disconnected(self) -> None:
@@ -193,10 +197,13 @@ class NoteReplica:
         """The join was refused or timed out (the caller decides what to do)."""
         self._join_pending = False
 
-    def apply_join_ack(self, ack: dict[str, Any], now: float) -> list[Effect]:
-        """Apply a successful join ack (``{"ok": true, "seq", "peer", "strokes" | "ops", ...}``)."""
+    def apply_join_ack(self, ack: dict[str, Any], now: float, since: int | None = None) -> list[Effect]:
+        """Apply a successful join ack (``{"ok": true, "seq", "peer", "strokes" | "ops", ...}``).
+
+        ``since``: the ``since`` the join was sent with (from :meth:`join_request`).
+        """
         self._join_pending = False
-        since_sent, self._join_since = self._join_since, None
+        since_sent = since
         note = ack.get("note")
         if isinstance(note, dict) and isinstance(note.get("title"), str):
             self.title = note["title"]
