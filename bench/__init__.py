@@ -1,0 +1,1 @@
+"""collab's benchmark: ``python -m bench <scenario>`` (see bench/README.md and docs/performance.md)."""

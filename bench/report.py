@@ -1,0 +1,202 @@
+"""Aggregate runs (medians) and print the markdown tables that docs/performance.md holds."""
+
+from __future__ import annotations
+
+import json
+import platform
+import statistics
+import subprocess
+from importlib import metadata
+from typing import Any
+
+from . import procstat
+from .scenarios import check
+from .servers import BENCH, TARGETS
+
+#: figures summed over runs (counts); every other number is the median over runs
+SUMMED = ("losses", "expected", "acks", "acks_expected", "ack_errors")
+#: figures taken as the worst run
+WORST_MIN = ("held",)
+
+PY_PACKAGES = ("flask", "flask-socketio", "python-socketio", "python-engineio", "gevent", "gevent-websocket",
+               "simple-websocket", "sqlalchemy")  # fmt: skip
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python, the server's packages, Node and socket.io."""
+    out = {"python": platform.python_version()}
+    for name in PY_PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "absent"
+    try:
+        out["node"] = subprocess.run(["node", "--version"], capture_output=True, text=True, timeout=10).stdout.strip()
+    except OSError:
+        out["node"] = "absent"
+    for pkg in ("socket.io", "socket.io-client"):
+        try:
+            out[pkg] = json.loads((BENCH / "node_modules" / pkg / "package.json").read_text())["version"]
+        except OSError:
+            out[pkg] = "absent"
+    return out
+
+
+def aggregate(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Medians (counts summed, held at its worst) of the runs of one scenario and target."""
+    sums = [r["summary"] for r in records if "summary" in r]
+    if not sums:
+        return {"runs": 0}
+    out: dict[str, Any] = {"runs": len(sums)}
+    for key in sums[0]:
+        values = [s.get(key) for s in sums]
+        nums = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        if key in SUMMED:
+            out[key] = sum(nums)
+        elif key in WORST_MIN:
+            out[key] = min(nums) if nums else None
+        elif nums and len(nums) == len(values):
+            out[key] = statistics.median(nums)
+        elif key == "steps":
+            # the steps of the run whose ceiling is the median one
+            order = sorted(sums, key=lambda s: s.get("deliveries_per_s") or 0)
+            out[key] = order[len(order) // 2].get("steps")
+        else:
+            out[key] = None
+    return out
+
+
+def _f(value: Any, digits: int = 1) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        if abs(value) >= 1000:
+            return f"{value:,.0f}"
+        return f"{value:.{digits}f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def _ratio(a: Any, b: Any) -> str:
+    if not isinstance(a, (int, float)) or not isinstance(b, (int, float)) or not b:
+        return "-"
+    return f"{a / b:.2f}x"
+
+
+def tables(results: dict[str, dict[str, dict[str, Any]]]) -> str:
+    """Markdown for ``{scenario: {target: aggregated summary}}``."""
+    lines: list[str] = []
+    load = [s for s in results if s != "s4"]
+    if load:
+        lines += [
+            "| scenario | server | deliveries/s | p50 ms | p90 ms | p99 ms | max ms | losses | acks | "
+            "ack p99 ms | server CPU % | server RSS MB | generator CPU % |",
+            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for scen in load:
+            for target, a in results[scen].items():
+                if not a.get("runs"):
+                    lines.append(f"| {scen} | {target} | failed: {a.get('error', '?')} |" + " |" * 10)
+                    continue
+                dps = _f(a.get("deliveries_per_s"))
+                if scen == "s3":
+                    dps = f"**{dps}** (ceiling, {_f(a.get('ceiling_rate'))}/s per client)"
+                lines.append(
+                    f"| {scen} | {target} | {dps} | {_f(a.get('p50'), 2)} | {_f(a.get('p90'), 2)} | "
+                    f"{_f(a.get('p99'), 2)} | {_f(a.get('max'), 1)} | "
+                    f"{_f(a.get('losses'))} / {_f(a.get('expected'))} | "
+                    f"{_f(a.get('acks'))} / {_f(a.get('acks_expected'))} | {_f(a.get('ack_p99'), 2)} | "
+                    f"{_f(a.get('server_cpu'), 0)} | {_f(a.get('server_rss_mb'), 0)} | {_f(a.get('gen_cpu'), 0)} |"
+                )
+        lines.append("")
+    if "s3" in results:
+        for target, a in results["s3"].items():
+            steps = a.get("steps") or []
+            if steps:
+                desc = "; ".join(
+                    f"{s['rate']}/s → {s['deliveries_per_s']:,}/s p99 {_f(s['p99'], 1)} ms"
+                    + ("" if s["passed"] else f" ✗ (losses {s['losses']}, acks missing {s['acks_missing']})")
+                    for s in steps
+                )
+                lines.append(f"- S3 steps, {target}: {desc}")
+        lines.append("")
+    if "s4" in results:
+        lines += [
+            "| scenario | server | held / opened | KB per connection | server RSS MB | idle CPU % | connect s |",
+            "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for target, a in results["s4"].items():
+            if not a.get("runs"):
+                lines.append(f"| s4 | {target} | failed: {a.get('error', '?')} | | | | |")
+                continue
+            lines.append(
+                f"| s4 | {target} | {_f(a.get('held'))} / {_f(a.get('requested'))} | {_f(a.get('kb_per_conn'), 1)} | "
+                f"{_f(a.get('server_rss_mb'), 0)} | {_f(a.get('server_cpu'), 1)} | {_f(a.get('connect_s'), 1)} |"
+            )
+        lines.append("")
+    lines += _ratios(results)
+    lines += _targets(results)
+    return "\n".join(lines)
+
+
+_RATIO_FIGURES = {
+    "s1": [("p99", "p99 ms"), ("server_cpu", "server CPU %")],
+    "s2": [("p99", "p99 ms"), ("server_cpu", "server CPU %")],
+    "s3": [("deliveries_per_s", "ceiling deliveries/s")],
+    "s4": [("kb_per_conn", "KB per connection")],
+    "s1-polling": [("p99", "p99 ms"), ("server_cpu", "server CPU %")],
+}
+
+
+def _ratios(results: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
+    rows = []
+    for scen, per in results.items():
+        c = per.get("collab")
+        if not c or not c.get("runs") or len(per) < 2:
+            continue
+        n, j = per.get("naive", {}), per.get("node", {})
+        for key, label in _RATIO_FIGURES.get(scen, []):
+            rows.append(
+                f"| {scen} | {label} | {_f(c.get(key), 2)} | {_f(n.get(key), 2)} | {_ratio(c.get(key), n.get(key))} | "
+                f"{_f(j.get(key), 2)} | {_ratio(c.get(key), j.get(key))} |"
+            )
+    if not rows:
+        return []
+    return [
+        "| scenario | figure | collab | naive relay | collab ÷ naive | Node relay | collab ÷ Node |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+        *rows,
+        "",
+    ]
+
+
+def _targets(results: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
+    rows = []
+    for scen, per in results.items():
+        c = per.get("collab")
+        if not c:
+            continue
+        for label, met in check(scen, c) if c.get("runs") else [("run failed", False)]:
+            mark = "met" if met else ("no figure" if met is None else "**not met**")
+            rows.append(f"| {scen} | {label} | {mark} |")
+    if not rows:
+        return []
+    return ["| scenario | collab target | |", "| --- | --- | --- |", *rows, ""]
+
+
+def header(command: str, date: str, runs: int) -> str:
+    """The run's provenance: command, date, versions, machine."""
+    v = versions()
+    m = procstat.machine()
+    load = ", ".join(f"{x:.2f}" for x in m["loadavg"])  # type: ignore[attr-defined]
+    return (
+        f"- command: `{command}`\n"
+        f"- date: {date}; medians of {runs} run(s)\n"
+        f"- versions: {', '.join(f'{k} {val}' for k, val in v.items())}\n"
+        f"- machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB, Linux {m['kernel']}; "
+        f"load average at start {load}\n"
+    )
+
+
+__all__ = ["TARGETS", "aggregate", "header", "tables", "versions"]

@@ -1,0 +1,204 @@
+"""Run one scenario against one target: start the server, drive loadgen.js, sample /proc, stop."""
+
+from __future__ import annotations
+
+import json
+import resource
+import shutil
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from . import procstat
+from .scenarios import SCENARIOS
+from .servers import BENCH, Server
+
+LOADGEN = BENCH / "loadgen.js"
+
+
+class BenchError(RuntimeError):
+    """The benchmark could not run (missing tool, server or generator failure)."""
+
+
+def check_node() -> None:
+    """Fail with the fix when Node or bench/node_modules is missing."""
+    if shutil.which("node") is None:
+        raise BenchError("node is not on PATH: install Node.js 18+ (the load generator runs on it)")
+    if not (BENCH / "node_modules" / "socket.io-client").is_dir():
+        raise BenchError(f"{BENCH / 'node_modules'} is missing: run `cd bench && npm ci` first")
+
+
+def raise_nofile(wanted: int = 20_000) -> tuple[int, int]:
+    """Raise this process's open-file limit (inherited by the server and the generator) for S4.
+
+    The soft limit goes up to the hard limit (at most ``wanted``); returns the new (soft, hard).
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)
+
+
+class _Events(threading.Thread):
+    """Reads the generator's stderr: ``@bench {...}`` events sample the server; the rest is kept."""
+
+    def __init__(self, proc: subprocess.Popen[str], server: Server) -> None:
+        super().__init__(daemon=True)
+        self.proc, self.server = proc, server
+        self.cpu: dict[int, procstat.CpuWindow] = {}
+        self.samples: dict[str, int] = {}
+        self.other: list[str] = []
+
+    def run(self) -> None:
+        assert self.proc.stderr is not None
+        pid = self.server.pid
+        for line in self.proc.stderr:
+            if not line.startswith("@bench "):
+                self.other.append(line)
+                del self.other[:-50]
+                continue
+            ev = json.loads(line[7:])
+            name = ev["event"]
+            try:
+                if name == "measure_start":
+                    w = self.cpu[ev["phase"]] = procstat.CpuWindow(pid)
+                    w.start()
+                elif name == "measure_end":
+                    self.cpu[ev["phase"]].stop()
+                    self.samples[f"rss_kb_phase{ev['phase']}"] = procstat.status_kb(pid)
+                elif name == "held":
+                    self.samples["rss_kb_held"] = procstat.status_kb(pid)
+                    w = self.cpu[-1] = procstat.CpuWindow(pid)
+                    w.start()
+                elif name == "hold_end":
+                    self.samples["rss_kb_hold_end"] = procstat.status_kb(pid)
+                    self.cpu[-1].stop()
+            except (OSError, KeyError):  # the server died: reported by the caller
+                pass
+
+
+def run_one(
+    scenario: str,
+    target: str,
+    workdir: Path,
+    *,
+    overrides: dict[str, Any] | None = None,
+    collab_env: dict[str, str] | None = None,
+    collab_args: list[str] | None = None,
+    naive_args: list[str] | None = None,
+    timeout: float = 1200.0,
+) -> dict[str, Any]:
+    """One run: returns ``{"scenario", "target", "loadgen": {...}, "server": {...}, "summary": {...}}``."""
+    opts = {**SCENARIOS[scenario].options, **(overrides or {})}
+    server = Server(target, workdir, collab_env=collab_env, collab_args=collab_args, naive_args=naive_args)
+    server.start()
+    record: dict[str, Any] = {"scenario": scenario, "target": target, "options": opts, "command": server.cmd}
+    try:
+        time.sleep(0.5)
+        rss0 = procstat.status_kb(server.pid)
+        opts = {**opts, "url": server.url}
+        proc = subprocess.Popen(
+            ["node", str(LOADGEN), "--json", json.dumps(opts)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=BENCH,
+        )
+        events = _Events(proc, server)
+        events.start()
+        t0 = time.monotonic()
+        watchdog = threading.Timer(timeout, proc.kill)  # stderr is the events thread's: no communicate()
+        watchdog.start()
+        try:
+            assert proc.stdout is not None
+            out = proc.stdout.read()
+            proc.wait()
+        finally:
+            watchdog.cancel()
+        events.join(10)
+        if proc.returncode == -9:
+            raise BenchError(f"the load generator did not finish within {timeout:.0f}s")
+        if proc.returncode != 0 or not out.strip():
+            raise BenchError(
+                f"loadgen exited with {proc.returncode}:\n{''.join(events.other)[-3000:]}\nserver log:\n{server.log()}"
+            )
+        lg = json.loads(out.strip().splitlines()[-1])
+        record["loadgen"] = lg
+        alive = server.alive()
+        record["server"] = {
+            "alive_after": alive,
+            "rss_kb_start": rss0,
+            "rss_kb_end": procstat.status_kb(server.pid) if alive else None,
+            "hwm_kb": procstat.status_kb(server.pid, "VmHWM") if alive else None,
+            "cpu_pct": {str(k): w.percent for k, w in events.cpu.items()},
+            **events.samples,
+        }
+        record["seconds"] = time.monotonic() - t0
+        record["summary"] = summarize(record, rss0)
+    finally:
+        code = server.stop()
+        record["server_exit"] = code
+        record["server_log_tail"] = server.log(1500)
+    return record
+
+
+def summarize(record: dict[str, Any], rss0: int) -> dict[str, Any]:
+    """The flat figures of one run that the tables show."""
+    lg, srv = record["loadgen"], record["server"]
+    cpu = srv["cpu_pct"]
+    if lg["mode"] == "idle":
+        held = lg.get("held", 0)
+        end = srv.get("rss_kb_hold_end") or srv.get("rss_kb_end") or rss0
+        return {
+            "held": held,
+            "requested": lg["connect"]["requested"],
+            "connect_s": lg["connect"]["seconds"],
+            "kb_per_conn": (end - rss0) / held if held else None,
+            "server_rss_mb": end / 1024,
+            "server_cpu": cpu.get("-1"),
+            "gen_rss_mb": lg.get("generator_rss_mb"),
+        }
+    res = lg["result"]
+    phase = str(res["phase"])
+    lat, ack = res["latency_ms"], res["ack_latency_ms"]
+    s = {
+        "deliveries_per_s": res["deliveries_per_s"],
+        "strokes_per_s": res["strokes_per_s"],
+        "p50": lat["p50"],
+        "p90": lat["p90"],
+        "p99": lat["p99"],
+        "max": lat["max"],
+        "losses": res["losses"],
+        "expected": res["expected_deliveries"],
+        "acks": res["acks"],
+        "acks_expected": res["strokes_sent"],
+        "ack_errors": res["ack_errors"],
+        "ack_p50": ack["p50"],
+        "ack_p99": ack["p99"],
+        "server_cpu": cpu.get(phase),
+        "server_rss_mb": (srv.get(f"rss_kb_phase{phase}") or rss0) / 1024,
+        "gen_cpu": res["generator_cpu_pct"],
+        "gen_loop_p99": res["event_loop_delay_ms"]["p99"],
+        "joined": lg["connect"]["joined"],
+    }
+    if lg["mode"] == "ramp":
+        s["ceiling_rate"] = res["rate_per_client"] if res.get("passed") else None
+        if not res.get("passed"):  # not even the first step passed
+            s["deliveries_per_s"] = 0.0
+        s["steps"] = [
+            {
+                "rate": p["rate_per_client"],
+                "deliveries_per_s": round(p["deliveries_per_s"]),
+                "p99": p["latency_ms"]["p99"],
+                "losses": p["losses"],
+                "acks_missing": p["acks_missing"],
+                "server_cpu": cpu.get(str(p["phase"])),
+                "gen_cpu": round(p["generator_cpu_pct"]),
+                "passed": p["passed"],
+            }
+            for p in lg["phases"]
+        ]
+    return s

@@ -1,0 +1,111 @@
+"""Start and stop the servers under test: collab, the naive Flask-SocketIO relay, the Node relay."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+TARGETS = ("collab", "naive", "node")
+
+
+def free_port() -> int:
+    """An unused TCP port on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    """One server process on a free port; ``pid`` is the process whose ``/proc`` is sampled."""
+
+    def __init__(
+        self,
+        target: str,
+        workdir: Path,
+        *,
+        collab_env: dict[str, str] | None = None,
+        collab_args: list[str] | None = None,
+        naive_args: list[str] | None = None,
+    ) -> None:
+        if target not in TARGETS:
+            raise ValueError(f"unknown target {target!r}: use one of {', '.join(TARGETS)}")
+        self.target = target
+        self.workdir = workdir
+        self.port = free_port()
+        self.env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        if target == "collab":
+            self.env.update(collab_env or {})
+            db = workdir / f"bench-{self.port}.db"
+            self.cmd = [
+                sys.executable, str(ROOT / "app.py"),
+                "--port", str(self.port),
+                "--database", f"sqlite:///{db}",
+                "--async-mode", self.env.get("COLLAB_ASYNC_MODE", "gevent"),
+                "--log-level", "warning",
+                *(collab_args or []),
+            ]  # fmt: skip
+        elif target == "naive":
+            self.cmd = [sys.executable, str(BENCH / "naive_relay.py"), "--port", str(self.port), *(naive_args or [])]
+        else:
+            self.cmd = ["node", str(BENCH / "node_relay.js"), "--port", str(self.port)]
+        self.log_path = workdir / f"{target}-{self.port}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None, "server not started"
+        return self.proc.pid
+
+    def start(self, timeout: float = 30.0) -> Server:
+        """Start and wait until ``/healthz`` answers 200."""
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(self.cmd, cwd=self.workdir, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.target} exited with {self.proc.returncode}:\n{self.log()}")
+            try:
+                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as r:
+                    if r.status == 200:
+                        return self
+            except OSError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"{self.target} did not answer {self.url}/healthz within {timeout}s:\n{self.log()}")
+
+    def alive(self) -> bool:
+        """True while the process runs."""
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout: float = 10.0) -> int | None:
+        """SIGTERM, then SIGKILL if it does not exit in time; returns the exit code."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+    def log(self, tail: int = 4000) -> str:
+        """The end of the server's output."""
+        try:
+            return self.log_path.read_text(errors="replace")[-tail:]
+        except OSError:
+            return ""
