@@ -1,0 +1,52 @@
+// The page's configuration: the JSON block the server renders (never hard-code paths;
+// the app may be mounted under a URL prefix).
+
+/** @returns {{note: string|null, namespace: string, socketioPath: string, api: string,
+ *            home: string, notePage: string, static: string}} */
+export function readConfig() {
+  const el = document.getElementById("collab-config");
+  return JSON.parse(el.textContent);
+}
+
+/** URL of a note in the JSON API (add ".svg" / ".png" for the exports). */
+export function noteApi(cfg, id) {
+  return cfg.api + "/" + encodeURIComponent(id);
+}
+
+/** URL of a note's drawing page. */
+export function notePage(cfg, id) {
+  return cfg.notePage.replace("__NOTE__", encodeURIComponent(id));
+}
+
+/** A random id of `n` URL-safe characters (stroke ids, tab ids). */
+export function randomId(n = 16) {
+  const abc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  const bytes = crypto.getRandomValues(new Uint8Array(n));
+  let out = "";
+  for (const b of bytes) out += abc[b & 63];
+  return out;
+}
+
+/** JSON over fetch; throws an Error with the server's message on a non-2xx answer. */
+export async function api(url, { method = "GET", body } = {}) {
+  const init = { method, headers: { Accept: "application/json" } };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  const res = await fetch(url, init);
+  if (res.status === 204) return null;
+  let data = null;
+  try {
+    data = await res.json();
+  } catch (_) {
+    data = null;
+  }
+  if (!res.ok) {
+    const msg = (data && data.error && data.error.message) || `${res.status} ${res.statusText}`;
+    const err = new Error(msg);
+    err.status = res.status;
+    throw err;
+  }
+  return data;
+}

@@ -1,0 +1,136 @@
+// Small UI pieces shared by both pages: dialogs, toasts, the display name.
+// Everything user-controlled is put in the DOM with textContent (never innerHTML).
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "class") node.className = v;
+    else if (k === "text") node.textContent = v;
+    else node.setAttribute(k, v);
+  }
+  for (const c of children) node.append(c);
+  return node;
+}
+export { el };
+
+function openDialog(build) {
+  return new Promise((resolve) => {
+    const dialog = el("dialog", { class: "dialog" });
+    const form = el("form", { method: "dialog" });
+    dialog.append(form);
+    const done = build(form, dialog);
+    dialog.addEventListener("close", () => {
+      resolve(done(dialog.returnValue));
+      dialog.remove();
+    });
+    document.body.append(dialog);
+    dialog.showModal();
+  });
+}
+
+/** Ask to confirm something; resolves true when confirmed. */
+export function confirmDialog({ title, message, confirm = "OK", danger = false }) {
+  return openDialog((form) => {
+    form.append(el("h2", { text: title }));
+    if (message) form.append(el("p", { class: "muted", text: message }));
+    const ok = el("button", { class: danger ? "btn btn-danger" : "btn btn-primary", value: "ok", text: confirm });
+    const cancel = el("button", { class: "btn", value: "cancel", text: "Cancel" });
+    form.append(el("div", { class: "dialog-actions" }, cancel, ok));
+    queueMicrotask(() => ok.focus());
+    return (v) => v === "ok";
+  });
+}
+
+/** Ask for a line of text; resolves the trimmed text, or null when cancelled. */
+export function promptDialog({ title, label, value = "", confirm = "OK", maxLength = 200, message = "" }) {
+  return openDialog((form, dialog) => {
+    form.append(el("h2", { text: title }));
+    if (message) form.append(el("p", { class: "muted", text: message }));
+    const input = el("input", { type: "text", maxlength: String(maxLength), required: "", autocomplete: "off" });
+    input.value = value;
+    form.append(el("label", { class: "field" }, el("span", { text: label }), input));
+    const ok = el("button", { class: "btn btn-primary", value: "ok", text: confirm });
+    const cancel = el("button", { class: "btn", value: "cancel", text: "Cancel", formnovalidate: "" });
+    form.append(el("div", { class: "dialog-actions" }, cancel, ok));
+    queueMicrotask(() => {
+      input.focus();
+      input.select();
+    });
+    let text = null;
+    form.addEventListener("submit", (ev) => {
+      if (ev.submitter === cancel) return;
+      const v = input.value.trim();
+      if (!v) {
+        ev.preventDefault();
+        return;
+      }
+      text = v;
+    });
+    dialog.addEventListener("cancel", () => (text = null));
+    return (v) => (v === "ok" ? text : null);
+  });
+}
+
+/** A short message in the corner; kind = "info" | "error". */
+export function toast(message, kind = "info", ms = 4000) {
+  const box = document.getElementById("toasts");
+  if (!box) return;
+  const t = el("div", { class: `toast toast-${kind}`, text: message });
+  box.append(t);
+  setTimeout(() => t.classList.add("leaving"), ms);
+  setTimeout(() => t.remove(), ms + 400);
+}
+
+export const PALETTE = ["#e03131", "#2f9e44", "#1971c2", "#f08c00", "#9c36b5", "#0c8599", "#e8590c", "#c2255c"];
+
+function store(key, value) {
+  try {
+    if (value === undefined) return localStorage.getItem(key);
+    localStorage.setItem(key, value);
+  } catch (_) {
+    /* storage may be disabled (private mode): the name is asked again next time */
+  }
+  return value;
+}
+
+/** The remembered display name, or null. */
+export function savedName() {
+  return store("collab.name");
+}
+
+/** My cursor/avatar colour, chosen once and remembered. */
+export function myColor() {
+  let c = store("collab.color");
+  if (!c || !/^#[0-9a-f]{6}$/i.test(c)) {
+    c = PALETTE[Math.floor(Math.random() * PALETTE.length)];
+    store("collab.color", c);
+  }
+  return c;
+}
+
+/** Ask for the display name (once: it is remembered); resolves the name. */
+export async function askName(force = false) {
+  const old = savedName();
+  if (old && !force) return old;
+  const name = await promptDialog({
+    title: old ? "Change your name" : "Welcome! What should others call you?",
+    message: old ? "" : "Your name is shown next to your cursor. It is remembered on this device.",
+    label: "Display name",
+    value: old || "",
+    confirm: old ? "Save" : "Start drawing",
+    maxLength: 40,
+  });
+  if (name) store("collab.name", name);
+  return name || old || null;
+}
+
+/** "just now", "5 min ago", "3 h ago", or a date. */
+export function relativeTime(iso) {
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return "";
+  const s = Math.round((Date.now() - t) / 1000);
+  if (s < 45) return "just now";
+  if (s < 3600) return `${Math.round(s / 60)} min ago`;
+  if (s < 86400) return `${Math.round(s / 3600)} h ago`;
+  return new Date(t).toLocaleDateString(undefined, { year: "numeric", month: "short", day: "numeric" });
+}
