@@ -756,6 +756,10 @@ class NoteClient:
         if self._sio is None:
             return
         now = time.monotonic()
+        stuck = self._engineio_stuck(self._sio)
+        if stuck:
+            self._drop(stuck)
+            return
         if self._outstanding:
             since = max(self._last_rx, min(self._outstanding.values()))
             if now - since > self.liveness:
@@ -775,6 +779,21 @@ class NoteClient:
             self._emit("cursor", {"note": self.note_id, "x": cursor[0], "y": cursor[1]})
         for d in drafts.values():
             self._emit("draft", {"note": self.note_id, **d})
+
+    @staticmethod
+    def _engineio_stuck(sio: socketio.Client) -> str | None:
+        """A python-engineio client whose I/O threads ended while it still says "connected".
+
+        The stock polling client can lose its stop marker when a connection is
+        cut mid-batch and then sit like this until its long poll times out.
+        """
+        eio = getattr(sio, "eio", None)
+        if eio is None or getattr(eio, "state", None) != "connected":
+            return None
+        writer, reader = getattr(eio, "write_loop_task", None), getattr(eio, "read_loop_task", None)
+        if writer is None or (reader is not None and not reader.is_alive()):
+            return "the engine.io transport stopped (its I/O loop ended)"
+        return None
 
     def _drop(self, reason: str, reconnecting: bool = True) -> None:
         sio = self._sio

@@ -34,6 +34,9 @@ DEFAULTS: dict[str, Any] = {
     "COLLAB_MAX_NOTES_JOINED": 32,
     # access
     "COLLAB_SECRET_KEY": None,
+    "COLLAB_DEFAULT_ROLE": "edit",
+    "COLLAB_SHARE_MAX_AGE": 30 * 24 * 3600,
+    "COLLAB_MAX_NOTES": None,
 }
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -49,7 +52,7 @@ def _coerce(key: str, raw: str) -> Any:
         if low in _FALSE:
             return False
         raise ValueError(f"{key} must be true or false, got {raw!r}")
-    if isinstance(default, int):
+    if isinstance(default, int) or key == "COLLAB_MAX_NOTES":
         if raw.strip().lower() in ("", "none"):
             return None
         return int(raw)

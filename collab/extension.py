@@ -17,6 +17,7 @@ from flask_socketio import SocketIO
 
 from . import signals
 from ._compat import patch_engineio
+from .access import ShareLinks
 from .committer import Committer
 from .config import DEFAULTS
 from .errors import ConfigError
@@ -34,8 +35,7 @@ IdentifyHook = Callable[[Auth | None], Any]
 AuthorizeHook = Callable[[Any, str | None], str | None]
 
 
-def _open_access(identity: Any, note: str | None) -> str | None:
-    return "edit"
+DEFAULT_ROLES = ("edit", "view", "none")
 
 
 class CollabState:
@@ -52,6 +52,12 @@ class CollabState:
         self.store_timeout: float = float(config["COLLAB_STORE_TIMEOUT"])
         self.runtime = Runtime(socketio.server.eio, int(config["COLLAB_DB_THREADS"]))
         self.presence = Presence()
+        self.default_role: str | None = config["COLLAB_DEFAULT_ROLE"]
+        if self.default_role not in DEFAULT_ROLES:
+            raise ConfigError("COLLAB_DEFAULT_ROLE must be 'edit', 'view' or 'none'")
+        if self.default_role == "none":
+            self.default_role = None
+        self.share = ShareLinks(config["COLLAB_SECRET_KEY"] or store.secret(), config["COLLAB_SHARE_MAX_AGE"])
         self.namespace = NotesNamespace(self.namespace_name, self)
         self.committer = Committer(store, self.runtime, self.namespace.broadcast_batch, timeout=self.store_timeout)
 
@@ -80,17 +86,26 @@ class CollabState:
 
     def authorize_socket(self, conn: Connection, note: str) -> str | None:
         """The role of a connection in ``note``: ``"edit"``, ``"view"`` or ``None``."""
-        return self._check_role(self.ext._authorize or _open_access, conn.identity, note)
+        if self.ext._authorize is not None:
+            return self._check_role(self.ext._authorize(conn.identity, note))
+        return self.role_without_hooks(conn.token, note)
 
     def authorize_http(self, note: str | None) -> str | None:
-        """The role of the current HTTP request in ``note`` (``None``: the note list)."""
-        hook = self.ext._identify
-        identity = hook(None) if hook is not None else None
-        return self._check_role(self.ext._authorize or _open_access, identity, note)
+        """The role of the current HTTP request in ``note`` (``None``: the note list or a new note)."""
+        if self.ext._authorize is not None:
+            hook = self.ext._identify
+            identity = hook(None) if hook is not None else None
+            return self._check_role(self.ext._authorize(identity, note))
+        token = request.headers.get("X-Collab-Token") or request.args.get("share")
+        return self.role_without_hooks(token, note)
+
+    def role_without_hooks(self, token: str | None, note: str | None) -> str | None:
+        """Standalone access: a valid share link's role, else ``COLLAB_DEFAULT_ROLE``."""
+        shared = self.share.role(token, note)
+        return shared if shared is not None else self.default_role
 
     @staticmethod
-    def _check_role(hook: AuthorizeHook, identity: Any, note: str | None) -> str | None:
-        role = hook(identity, note)
+    def _check_role(role: str | None) -> str | None:
         if role is not None and role not in ROLES:
             raise ConfigError(f"the authorize hook returned {role!r}; return 'edit', 'view' or None")
         return role
@@ -100,6 +115,16 @@ class CollabState:
         self.committer.close()
         self.store.close()
         self.runtime.close()
+
+
+def _state(app: Flask | None) -> CollabState:
+    from flask import current_app
+
+    target = app if app is not None else current_app
+    try:
+        return target.extensions["collab"]  # type: ignore[no-any-return]
+    except KeyError:
+        raise RuntimeError("collab is not set up on this app: call collab.init_app(app) first") from None
 
 
 class Collab:
@@ -143,6 +168,18 @@ class Collab:
         self._authorize = fn
         return fn
 
+    def share_token(self, note: str, role: str = "view", app: Flask | None = None) -> str:
+        """A signed share token for ``note`` (use it as ``/n/<note>?share=<token>``).
+
+        Standalone servers honour it without hooks; an ``authorize`` hook can
+        check one with :meth:`share_role`. Needs an app context (or ``app``).
+        """
+        return _state(app).share.make(note, role)
+
+    def share_role(self, token: str | None, note: str, app: Flask | None = None) -> str | None:
+        """The role a share token grants in ``note``, or ``None`` (forged, expired, other note)."""
+        return _state(app).share.role(token, note)  # type: ignore[no-any-return]
+
     def init_app(self, app: Flask, socketio: SocketIO | None = None) -> None:
         """Set collab up on ``app``; makes a :class:`SocketIO` unless one is given."""
         if "collab" in app.extensions:
@@ -152,7 +189,6 @@ class Collab:
         for key, value in DEFAULTS.items():
             app.config.setdefault(key, value)
         config = {key: app.config[key] for key in DEFAULTS}
-        config["COLLAB_MAX_NOTES"] = app.config.get("COLLAB_MAX_NOTES")
         namespace = config["COLLAB_NAMESPACE"]
         if not isinstance(namespace, str) or not namespace.startswith("/") or namespace == "/":
             raise ConfigError("COLLAB_NAMESPACE must start with '/' and may not be '/' (left to the host)")

@@ -38,7 +38,9 @@ def make_blueprint(url_prefix: str) -> Blueprint:
     bp.add_url_rule("/api/notes/<name>", "get_note", get_note, methods=["GET"])
     bp.add_url_rule("/api/notes/<name>", "rename_note", rename_note, methods=["PATCH"])
     bp.add_url_rule("/api/notes/<name>", "delete_note", delete_note, methods=["DELETE"])
+    bp.add_url_rule("/api/notes/<name>/share", "share_note", share_note, methods=["POST"])
     bp.add_url_rule("/healthz", "healthz", healthz)
+    bp.before_request(same_origin_writes)
     bp.register_error_handler(CollabError, collab_error)
     bp.register_error_handler(HTTPException, http_error)
     return bp
@@ -66,6 +68,26 @@ def http_error(exc: HTTPException) -> tuple[Response, int]:
     status = exc.code or 500
     code = _HTTP_CODES.get(status, "bad_request" if status < 500 else "internal")
     return error_body(code, exc.description or exc.name, status)
+
+
+WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+
+
+def same_origin_writes() -> None:
+    """Refuse cross-site writes: a browser sends ``Origin``; it must be this site or allowed.
+
+    With JSON-only bodies (415 otherwise) this is collab's CSRF defence: a form on
+    another site can neither send JSON nor pass this check.
+    """
+    if request.method not in WRITE_METHODS:
+        return
+    origin = request.headers.get("Origin")
+    if origin is None or origin == request.host_url.rstrip("/"):
+        return
+    allowed = _state().config["COLLAB_CORS_ORIGINS"]
+    if allowed == "*" or (isinstance(allowed, (list, tuple)) and origin in allowed) or origin == allowed:
+        return
+    raise Forbidden(f"cross-site request from {origin} refused; add it to COLLAB_CORS_ORIGINS to allow it")
 
 
 def _json_body(required: bool) -> dict[str, Any]:
@@ -198,6 +220,22 @@ def delete_note(name: str) -> tuple[str, int]:
     state.namespace.note_deleted(note)
     state.signal("note_deleted", note=note)
     return "", 204
+
+
+def share_note(name: str) -> tuple[Response, int]:
+    """``POST /api/notes/<note>/share`` ``{"role": "view"|"edit"}``: a signed share link (editors only)."""
+    note = _note_id(name)
+    body = _json_body(required=False)
+    role = body.get("role", "view")
+    if role not in ("view", "edit"):
+        raise BadRequest("role must be 'view' or 'edit'")
+    _require("edit", note)
+    state = _state()
+    if state.blocking(state.store.get, note) is None:
+        raise NotFound(f"note {note!r} does not exist")
+    token = state.share.make(note, role)
+    url = url_for("collab.note_page", note=note, share=token, _external=True)
+    return jsonify({"note": note, "role": role, "token": token, "url": url}), 201
 
 
 def healthz() -> tuple[Response, int]:

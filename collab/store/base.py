@@ -72,5 +72,9 @@ class Store(abc.ABC):
     def ping(self) -> None:
         """Raise :class:`~collab.errors.StoreUnavailable` unless the database answers."""
 
+    @abc.abstractmethod
+    def secret(self) -> str:
+        """A random secret made on first use and kept in the database (signs share links)."""
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -433,6 +434,20 @@ class SQLStore(Store):
     def count(self) -> int:
         with self._guard(), self._read() as conn:
             return int(conn.execute(select(func.count()).select_from(notes_t)).scalar_one())
+
+    def secret(self) -> str:
+        with self._guard():
+            for _ in range(2):
+                with self._read() as conn:
+                    row = conn.execute(select(meta_t.c.value).where(meta_t.c.key == "secret")).first()
+                if row is not None:
+                    return str(row.value)
+                try:
+                    with self._write() as conn:
+                        conn.execute(insert(meta_t).values(key="secret", value=secrets.token_urlsafe(32)))
+                except IntegrityError:  # another process made it first: read theirs
+                    continue
+        raise StoreUnavailable("could not read or create the signing secret")  # pragma: no cover
 
     def ping(self) -> None:
         with self._guard(), self.engine.connect() as conn:
