@@ -14,6 +14,7 @@ the committer or take a lock that a submitter holds.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -37,12 +38,14 @@ class Committer:
         on_commit: Callable[[Sequence[OpRequest]], None] | None = None,
         max_batch: int = 512,
         timeout: float = 15.0,
+        metrics: Any = None,
     ) -> None:
         self.store = store
         self.runtime = runtime
         self.on_commit = on_commit
         self.max_batch = max_batch
         self.timeout = timeout
+        self.metrics = metrics
         self._queue = runtime.queue()
         self._task: Any = None
         self._closed = False
@@ -105,6 +108,7 @@ class Committer:
                     break
                 items.append(nxt)
             batch = [req for req, _ in items]
+            started = time.perf_counter()
             try:
                 self.runtime.blocking(self.store.apply, batch)
             except Exception:  # a bug in the store: refuse the batch, keep serving
@@ -114,6 +118,9 @@ class Committer:
                     req.error = InternalError("the server failed to store the op; it was not applied")
             self.batches += 1
             self.ops += len(batch)
+            if self.metrics is not None:
+                self.metrics.commit_seconds.observe(time.perf_counter() - started)
+                self.metrics.batch.observe(len(batch))
             if self.on_commit is not None:
                 try:
                     self.on_commit(batch)

@@ -21,6 +21,7 @@ from .access import ShareLinks
 from .committer import Committer
 from .config import DEFAULTS
 from .errors import ConfigError
+from .metrics import Metrics
 from .namespace import ROLES, Connection, NotesNamespace
 from .presence import Presence
 from .protocol import Auth
@@ -59,7 +60,12 @@ class CollabState:
             self.default_role = None
         self.share = ShareLinks(config["COLLAB_SECRET_KEY"] or store.secret(), config["COLLAB_SHARE_MAX_AGE"])
         self.namespace = NotesNamespace(self.namespace_name, self)
-        self.committer = Committer(store, self.runtime, self.namespace.broadcast_batch, timeout=self.store_timeout)
+        self.metrics: Metrics | None = None
+        if config["COLLAB_METRICS"]:
+            self.metrics = Metrics(lambda: len(self.namespace.conns), lambda: self.presence.counts()["rooms"])
+        self.committer = Committer(
+            store, self.runtime, self.namespace.broadcast_batch, timeout=self.store_timeout, metrics=self.metrics
+        )
 
     # -- helpers the namespace and views use ---------------------------------------
     def blocking(self, fn: Callable[..., Any], *args: Any) -> Any:

@@ -61,6 +61,8 @@ class OpRequest:
     error: CollabError | None = None
     #: Opaque per-request data of the caller (e.g. the sender's sid to skip).
     context: Any = field(default=None, repr=False)
+    #: When the request arrived (``time.monotonic()``), for latency metrics.
+    received: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ by :meth:`NotesNamespace.broadcast_batch`.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -26,7 +27,8 @@ from flask import request
 from socketio.exceptions import ConnectionRefusedError as SioConnectionRefused
 
 from . import protocol
-from .errors import BadRequest, CollabError, Forbidden, InternalError, NotFound, NotJoined, TooLarge
+from .errors import BadRequest, CollabError, Forbidden, InternalError, NotFound, NotJoined, RateLimited, TooLarge
+from .limits import FloodGuard, TokenBucket
 from .model import OpRequest
 from .presence import Peer, default_color
 
@@ -44,6 +46,10 @@ class Connection:
 
     sid: str
     peer: Peer
+    ops: TokenBucket
+    volatile: TokenBucket
+    flood: FloodGuard
+    ip: str = ""
     identity: Any = None
     token: str | None = None
     #: note id → role ("edit" or "view")
@@ -59,6 +65,8 @@ class NotesNamespace(flask_socketio.Namespace):
         super().__init__(namespace)
         self.state = state
         self.conns: dict[str, Connection] = {}
+        self.per_ip: dict[str, int] = {}
+        self._watchdog: Any = None
         self._handlers: dict[str, Callable[[Connection, Any, Any], Any]] = {
             "join": self._join,
             "leave": self._leave,
@@ -73,11 +81,18 @@ class NotesNamespace(flask_socketio.Namespace):
     def on_connect(self, auth: Any = None) -> None:
         """Accept a connection: parse ``auth``, identify the user, make its peer."""
         sid = request.sid  # type: ignore[attr-defined]
+        cfg = self.state.config
+        ip = self._client_ip()
         try:
             parsed = protocol.auth(auth)
+            limit = cfg["COLLAB_MAX_CONNECTIONS_PER_IP"]
+            if limit and self.per_ip.get(ip, 0) >= limit:
+                raise RateLimited(f"too many connections from {ip} (limit {limit}); close some and retry")
             identity = self.state.identify_socket(parsed)
         except CollabError as exc:
-            log.info("connect refused sid=%s code=%s: %s", sid, exc.code, exc.message)
+            log.info("connect refused sid=%s ip=%s code=%s: %s", sid, ip, exc.code, exc.message)
+            if self.state.metrics is not None:
+                self.state.metrics.errors.labels(exc.code).inc()
             refusal = SioConnectionRefused(exc.message)
             refusal.error_args = {"message": exc.message, "code": exc.code, "data": exc.to_dict()}
             raise refusal from None
@@ -86,8 +101,29 @@ class NotesNamespace(flask_socketio.Namespace):
             "name": parsed["name"] or f"Guest {sid[:4]}",
             "color": parsed["color"] or default_color(sid),
         }
-        self.conns[sid] = Connection(sid, peer, identity, parsed["token"])
-        log.info("connect sid=%s name=%r", sid, peer["name"])
+        now = time.monotonic()
+        self.conns[sid] = Connection(
+            sid,
+            peer,
+            ops=TokenBucket(cfg["COLLAB_RATE_OPS"], cfg["COLLAB_RATE_OPS_BURST"], now),
+            volatile=TokenBucket(cfg["COLLAB_RATE_VOLATILE"], cfg["COLLAB_RATE_VOLATILE_BURST"], now),
+            flood=FloodGuard(cfg["COLLAB_FLOOD_LIMIT"], cfg["COLLAB_FLOOD_WINDOW"]),
+            ip=ip,
+            identity=identity,
+            token=parsed["token"],
+        )
+        self.per_ip[ip] = self.per_ip.get(ip, 0) + 1
+        if self._watchdog is None and cfg["COLLAB_MAX_QUEUED_PACKETS"]:
+            self._watchdog = self.state.runtime.spawn(self._watch_slow_consumers)
+        log.info("connect sid=%s ip=%s name=%r", sid, ip, peer["name"])
+
+    def _client_ip(self) -> str:
+        env = request.environ
+        if self.state.config["COLLAB_TRUST_PROXY"]:
+            forwarded = env.get("HTTP_X_FORWARDED_FOR", "")
+            if forwarded:
+                return forwarded.split(",")[0].strip()
+        return str(env.get("REMOTE_ADDR") or "?")
 
     def on_disconnect(self, reason: Any = None) -> None:
         """Forget the connection and tell its rooms it left."""
@@ -95,6 +131,11 @@ class NotesNamespace(flask_socketio.Namespace):
         conn = self.conns.pop(sid, None)
         if conn is None:
             return
+        left = self.per_ip.get(conn.ip, 1) - 1
+        if left > 0:
+            self.per_ip[conn.ip] = left
+        else:
+            self.per_ip.pop(conn.ip, None)
         for note in list(conn.notes):
             self._announce_leave(note, conn)
         log.info("disconnect sid=%s reason=%s", sid, reason)
@@ -118,9 +159,16 @@ class NotesNamespace(flask_socketio.Namespace):
             if handler is None:
                 return BadRequest(f"unknown event {event!r}; see PROTOCOL.md for the events").to_ack()
             # Flask-SocketIO's dispatcher gives the handler a request context (for hooks).
-            return self.socketio._handle_event(  # type: ignore[union-attr]
+            ack = self.socketio._handle_event(  # type: ignore[union-attr]
                 self._guarded, event, self.namespace, sid, event, handler, conn, data, mine
             )
+            if self.state.metrics is not None:
+                self.state.metrics.event(event, ack)
+            refused = isinstance(ack, dict) and ack.get("error", {}).get("code") == "rate_limited"
+            if refused and conn.flood.refused(time.monotonic()):
+                log.warning("flood: dropping sid=%s ip=%s", sid, conn.ip)
+                self.kick(sid, RateLimited("too many refused events; slow down before reconnecting"), "flood")
+            return ack
         except Exception:
             log.exception("event %s sid=%s raised", event, sid)
             return InternalError("the server failed to handle the event; nothing was applied").to_ack()
@@ -152,8 +200,18 @@ class NotesNamespace(flask_socketio.Namespace):
     def _editor(self, conn: Connection, note: str) -> None:
         if self._joined(conn, note) != "edit":
             raise Forbidden(f"you may view note {note!r} but not change it")
+        if not conn.ops.take(time.monotonic()):
+            raise RateLimited(
+                f"more than {conn.ops.rate:g} ops/s (bursts of {conn.ops.burst:g}); wait a moment and retry"
+            )
+
+    @staticmethod
+    def _volatile(conn: Connection) -> None:
+        if not conn.volatile.take(time.monotonic()):
+            raise RateLimited(f"cursor/draft faster than {conn.volatile.rate:g}/s; dropped")
 
     def _commit(self, req: OpRequest, mine: Any) -> dict[str, Any]:
+        req.received = time.monotonic()
         committer = self.state.committer
         handle = committer.enqueue(req)
         mine.set()  # the op holds its place in the queue: the next event may start
@@ -238,12 +296,15 @@ class NotesNamespace(flask_socketio.Namespace):
     def _cursor(self, conn: Connection, data: Any, mine: Any) -> dict[str, Any]:
         note, x, y = protocol.cursor(data)
         self._joined(conn, note)
+        self._volatile(conn)
         self.emit("cursor", {"note": note, "peer": conn.sid, "x": x, "y": y}, room=note, skip_sid=conn.sid)
         return protocol.ok()
 
     def _draft(self, conn: Connection, data: Any, mine: Any) -> dict[str, Any]:
         note, draft = protocol.draft(data, self.state.config["COLLAB_MAX_POINTS"])
-        self._editor(conn, note)
+        if self._joined(conn, note) != "edit":
+            raise Forbidden(f"you may view note {note!r} but not draw in it")
+        self._volatile(conn)
         self.emit("draft", {"note": note, "peer": conn.sid, **draft}, room=note, skip_sid=conn.sid)
         return protocol.ok()
 
@@ -260,10 +321,14 @@ class NotesNamespace(flask_socketio.Namespace):
 
     def broadcast_batch(self, batch: Sequence[OpRequest]) -> None:
         """Send each newly committed op to the other members of its note (seq order)."""
+        metrics = self.state.metrics
         for req in batch:
             if req.op is None or req.duplicate:
                 continue
             self.emit(req.kind, {"note": req.note, **req.op}, room=req.note, skip_sid=req.context)
+            if metrics is not None:
+                metrics.ops.labels(req.kind).inc()
+                metrics.broadcast_seconds.observe(time.monotonic() - req.received)
             self.state.signal("op_applied", note=req.note, op=req.op)
 
     def note_renamed(self, note: str, title: str) -> None:
@@ -278,7 +343,35 @@ class NotesNamespace(flask_socketio.Namespace):
         self.state.presence.drop(note)
         self.socketio.server.close_room(note, namespace=self.namespace)  # type: ignore[union-attr]
 
-    def kick(self, sid: str, error: CollabError) -> None:
+    def kick(self, sid: str, error: CollabError, reason: str) -> None:
         """Send ``error`` to a connection, then drop it (flooding, revoked access)."""
+        if self.state.metrics is not None:
+            self.state.metrics.kicked.labels(reason).inc()
         self.emit("error", error.to_dict(), room=sid)
         self.socketio.server.disconnect(sid, namespace=self.namespace)  # type: ignore[union-attr]
+
+    def _watch_slow_consumers(self) -> None:
+        """Drop connections whose unsent packets pile up (a client that stopped reading).
+
+        Broadcasts only queue packets, so a slow reader never delays its room;
+        this bounds the memory its queue may take. The client catches up with
+        ``join since`` when it reconnects.
+        """
+        limit = self.state.config["COLLAB_MAX_QUEUED_PACKETS"]
+        server = self.socketio.server  # type: ignore[union-attr]
+        while True:
+            self.state.runtime.sleep(1.0)
+            for eio_sid, sock in list(server.eio.sockets.items()):
+                queue = getattr(sock, "queue", None)
+                if queue is None or queue.qsize() <= limit:
+                    continue
+                sid = server.manager.sid_from_eio_sid(eio_sid, self.namespace)
+                if sid is None or sid not in self.conns:
+                    continue  # not ours: the host's other namespaces are left alone
+                log.warning("slow consumer: dropping sid=%s with %d packets queued", sid, queue.qsize())
+                if self.state.metrics is not None:
+                    self.state.metrics.kicked.labels("slow").inc()
+                try:
+                    sock.close(wait=False, abort=True)
+                except Exception:
+                    log.exception("closing slow consumer sid=%s failed", sid)

@@ -40,7 +40,9 @@ def make_blueprint(url_prefix: str) -> Blueprint:
     bp.add_url_rule("/api/notes/<name>", "delete_note", delete_note, methods=["DELETE"])
     bp.add_url_rule("/api/notes/<name>/share", "share_note", share_note, methods=["POST"])
     bp.add_url_rule("/healthz", "healthz", healthz)
+    bp.add_url_rule("/metrics", "metrics", metrics)
     bp.before_request(same_origin_writes)
+    bp.after_request(security_headers)
     bp.register_error_handler(CollabError, collab_error)
     bp.register_error_handler(HTTPException, http_error)
     return bp
@@ -236,6 +238,33 @@ def share_note(name: str) -> tuple[Response, int]:
     token = state.share.make(note, role)
     url = url_for("collab.note_page", note=note, share=token, _external=True)
     return jsonify({"note": note, "role": role, "token": token, "url": url}), 201
+
+
+#: The pages load only their own scripts; the JSON config block is data, not script.
+PAGE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'self'"
+)
+
+
+def security_headers(resp: Response) -> Response:
+    """Headers every collab response carries; pages also get a CSP."""
+    resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+    resp.headers.setdefault("Referrer-Policy", "same-origin")
+    if resp.mimetype == "text/html":
+        resp.headers.setdefault("Content-Security-Policy", PAGE_CSP)
+        resp.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+    return resp
+
+
+def metrics() -> Response:
+    """``GET /metrics``: Prometheus text format (``COLLAB_METRICS=false`` turns it off)."""
+    state = _state()
+    if state.metrics is None:
+        raise NotFound("metrics are turned off (COLLAB_METRICS)")
+    body, ctype = state.metrics.render()
+    return Response(body, content_type=ctype)
 
 
 def healthz() -> tuple[Response, int]:

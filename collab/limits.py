@@ -1,0 +1,45 @@
+"""Rate limits as token buckets: pure arithmetic, no I/O, no clock of its own."""
+
+from __future__ import annotations
+
+
+class TokenBucket:
+    """``rate`` tokens per second, holding at most ``burst``; a fast pen's burst passes, a flood does not."""
+
+    __slots__ = ("burst", "last", "rate", "tokens")
+
+    def __init__(self, rate: float, burst: float, now: float) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.tokens = burst
+        self.last = now
+
+    def take(self, now: float, cost: float = 1.0) -> bool:
+        """Spend ``cost`` tokens if there are enough (refilling first); False if not."""
+        elapsed = now - self.last
+        if elapsed > 0:
+            self.tokens = min(self.burst, self.tokens + elapsed * self.rate)
+            self.last = now
+        if self.tokens >= cost:
+            self.tokens -= cost
+            return True
+        return False
+
+
+class FloodGuard:
+    """Counts refusals in a sliding window; ``flooding`` once they pass ``limit``."""
+
+    __slots__ = ("count", "limit", "start", "window")
+
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit = limit
+        self.window = window
+        self.count = 0
+        self.start = 0.0
+
+    def refused(self, now: float) -> bool:
+        """Record a refusal; True when the connection should be dropped."""
+        if now - self.start > self.window:
+            self.start, self.count = now, 0
+        self.count += 1
+        return self.count > self.limit
