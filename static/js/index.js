@@ -26,6 +26,7 @@ function card(n) {
     img.src = `${noteApi(cfg, n.id)}.png?v=${n.seq}`;
     thumb.append(img);
   } else {
+    thumb.classList.add("is-empty");
     thumb.append(el("span", { class: "empty-thumb", text: "Empty" }));
   }
   const body = el("div", { class: "card-body" });

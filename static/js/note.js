@@ -239,7 +239,7 @@ setInterval(() => {
 // -- presence -----------------------------------------------------------------------------------
 function initials(name) {
   const parts = name.trim().split(/\s+/).filter(Boolean);
-  const letters = parts.length > 1 ? parts[0][0] + parts[1][0] : (parts[0] || "?").slice(0, 2);
+  const letters = parts.length > 1 ? parts[0][0] + parts[1][0] : [...(parts[0] || "?")][0];
   return letters.toUpperCase();
 }
 
@@ -279,6 +279,7 @@ function onStatus(state, waiting) {
   let text = STATUS_TEXT[state] || state;
   if (waiting) text = state === "connected" ? `Saving ${waiting}…` : `${text} · ${waiting} waiting`;
   $("#status-text").textContent = text;
+  document.querySelector(".people-panel").classList.toggle("stale", state !== "connected");
   box.title = waiting ? `${waiting} stroke(s) not yet saved on the server` : text;
 }
 
