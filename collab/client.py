@@ -122,6 +122,8 @@ class NoteClient:
         which the link is declared dead and replaced.
     :param max_in_flight: unacknowledged ops sent at once (also bounded to
         256 KB) — keeps a long-polling POST small.
+    :param max_rate: ops sent per second at most (the server refuses more
+        than ``COLLAB_RATE_OPS``, 200/s by default, per connection).
     :param headers: extra HTTP headers for the connection.
     """
 
@@ -142,6 +144,7 @@ class NoteClient:
         reconnect: bool = True,
         liveness: float = 5.0,
         max_in_flight: int = 64,
+        max_rate: float = 150.0,
         headers: dict[str, str] | None = None,
     ) -> None:
         protocol.note_id(note)
@@ -155,6 +158,9 @@ class NoteClient:
         self.liveness = liveness
         self.max_in_flight = max(1, max_in_flight)
         self.max_bytes = 256_000
+        self.max_rate = max_rate
+        self._allowance = float(self.max_in_flight)
+        self._allowance_at = time.monotonic()
         self.headers = dict(headers or {})
         self.auth = {k: v for k, v in (("name", name), ("color", color), ("token", token)) if v is not None}
         _raise_decode_limit()
@@ -235,6 +241,12 @@ class NoteClient:
         """This client's strokes not yet in :attr:`strokes` (queued or awaiting their ack)."""
         with self._lock:
             return self._replica.pending
+
+    @property
+    def backlog(self) -> int:
+        """How many ops of this client are not yet acknowledged (queued or in flight)."""
+        with self._lock:
+            return sum(1 for o in self._replica.unfinished() if o.state != "done")
 
     def stroke(self, stroke_id: str) -> dict[str, Any] | None:
         """One stroke of the state by id, or ``None``."""
@@ -769,7 +781,12 @@ class NoteClient:
             self._send_join()  # probe: also fills any gap
         with self._lock:
             self._process(self._replica.check(now))
-            batch = self._replica.sendable(now, self.max_in_flight, self.max_bytes)
+            self._allowance = min(
+                float(self.max_in_flight), self._allowance + (now - self._allowance_at) * self.max_rate
+            )
+            self._allowance_at = now
+            batch = self._replica.sendable(now, self.max_in_flight, self.max_bytes, int(self._allowance))
+            self._allowance -= len(batch)
             cursor, self._cursor = (self._cursor, None) if self._replica.joined else (None, self._cursor)
             drafts, self._drafts = (self._drafts, {}) if self._replica.joined else ({}, self._drafts)
         for o in batch:

@@ -334,11 +334,12 @@ class NoteReplica:
         self._outbox[key] = Outgoing(key, kind, dict(payload), size=size)
         return key
 
-    def sendable(self, now: float, max_ops: int, max_bytes: int) -> list[Outgoing]:
+    def sendable(self, now: float, max_ops: int, max_bytes: int, max_new: int | None = None) -> list[Outgoing]:
         """Queued ops to send now, in order, within a window of unacknowledged ops/bytes.
 
-        They are marked sent under the current peer id. Nothing is sent before
-        the join ack of the current connection.
+        At most ``max_new`` are returned (a rate limit). They are marked sent
+        under the current peer id. Nothing is sent before the join ack of the
+        current connection.
         """
         if not self.joined or self.peer is None:
             return []
@@ -350,7 +351,7 @@ class NoteReplica:
                 continue
             if o.not_before > now:
                 break  # keep the order: later ops wait behind one that backs off
-            if n >= max_ops or (n and size + o.size > max_bytes):
+            if n >= max_ops or (n and size + o.size > max_bytes) or (max_new is not None and len(out) >= max_new):
                 break
             o.state = "sent"
             o.attempts += 1
