@@ -1,0 +1,191 @@
+"""The drawing page's tools and client rules, in Chromium against the real server."""
+
+from __future__ import annotations
+
+import os
+import signal
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from pagekit import Console, Opener, draw, shot, wait_connected, wait_for, wait_ids, wait_ink
+
+from serverproc import ServerProcess
+
+pytestmark = pytest.mark.browser
+
+
+def fresh_note() -> str:
+    return "tools-" + uuid.uuid4().hex[:12]
+
+
+def note_state(srv: ServerProcess, note: str) -> dict[str, Any]:
+    r = requests.get(f"{srv.url}/api/notes/{note}", timeout=10)
+    r.raise_for_status()
+    return dict(r.json())
+
+
+def test_name_is_asked_once_and_remembered(server: ServerProcess, opener: Opener, console: Console) -> None:
+    ctx = opener.new_context(None)
+    page = opener.page(f"{server.url}/n/{fresh_note()}", ctx=ctx, wait=False)
+    page.wait_for_selector("dialog[open] input")
+    page.fill("dialog[open] input", "Zoë <b>")
+    page.click("dialog[open] button[value=ok]")
+    wait_connected(page)
+    page.click("#people")
+    assert "Zoë <b>" in page.inner_text("#people-items")
+    page.reload()
+    wait_connected(page)  # no dialog this time
+    assert page.locator("dialog[open]").count() == 0
+    console.assert_clean()
+
+
+def test_tools_highlighter_eraser_clear_help(
+    server: ServerProcess, opener: Opener, console: Console, artifacts: Path
+) -> None:
+    note = fresh_note()
+    ada = opener.page(f"{server.url}/n/{note}", "Ada")
+    bob = opener.page(f"{server.url}/n/{note}", "Bob")
+
+    ada.keyboard.press("m")  # highlighter
+    ada.keyboard.press("]")  # wider
+    marker = draw(ada, [(150, 200), (450, 200)])
+    ada.keyboard.press("p")
+    ada.locator("#custom-color").fill("#12ab34")
+    pen = draw(ada, [(150, 320), (450, 320)])
+    wait_connected(ada)
+    rows = {s["id"]: s for s in note_state(server, note)["strokes"]}
+    assert rows[marker]["tool"] == "highlighter" and rows[marker]["width"] == 32
+    assert rows[pen]["tool"] == "pen" and rows[pen]["color"] == "#12ab34"
+    assert rows[pen]["width"] == 8  # the width step is shared by pen and highlighter
+    wait_ids(bob, [marker, pen])
+    shot(bob, artifacts, "tools-highlighter-and-pen")
+
+    # Bob's eraser removes the stroke it touches (someone else's, too).
+    bob.keyboard.press("e")
+    bob.mouse.move(300, 290)
+    bob.mouse.down()
+    bob.mouse.move(300, 350, steps=6)
+    bob.mouse.up()
+    wait_connected(bob)
+    wait_ids(ada, [marker])
+    assert [s["id"] for s in note_state(server, note)["strokes"]] == [marker]
+
+    # Clear asks first.
+    ada.click("#clear")
+    ada.click("dialog[open] button[value=cancel]")
+    assert len(note_state(server, note)["strokes"]) == 1
+    ada.keyboard.press("Shift+Delete")
+    ada.click("dialog[open] button[value=ok]")
+    wait_ids(bob, [])
+    wait_ink(bob, 300, 200, present=False)
+    assert note_state(server, note)["strokes"] == []
+
+    # The help overlay lists the shortcuts.
+    ada.keyboard.press("?")
+    assert "Undo your last stroke" in ada.inner_text("dialog#help[open]")
+    shot(ada, artifacts, "help-overlay")
+    ada.keyboard.press("Escape")
+    console.assert_clean()
+
+
+def test_undo_before_the_ack_and_pan_zoom(tmp_path: Path, opener: Opener, console: Console) -> None:
+    """Undo while the stroke's ack is still on its way: the remove follows the ack."""
+    note = fresh_note()
+    with ServerProcess(tmp_path) as srv:
+        ada = opener.page(f"{srv.url}/n/{note}", "Ada")
+        assert srv.proc is not None
+        os.kill(srv.proc.pid, signal.SIGSTOP)  # the server hears nothing for a moment
+        try:
+            draw(ada, [(200, 200), (400, 200)])
+            ada.keyboard.press("Control+z")
+            assert ada.get_attribute("#status", "data-waiting") == "1"
+        finally:
+            os.kill(srv.proc.pid, signal.SIGCONT)
+        wait_connected(ada)
+        wait_for(ada, "() => window.collab.sync.outbox.entries.length === 0")
+        state = note_state(srv, note)
+        assert state["strokes"] == [] and state["seq"] == 2  # the stroke, then its removal
+
+        # Pan with the hand tool and zoom with the keyboard: strokes follow the view.
+        kept = draw(ada, [(200, 300), (400, 300)])
+        wait_connected(ada)
+        ada.keyboard.press("h")
+        ada.mouse.move(500, 500)
+        ada.mouse.down()
+        ada.mouse.move(550, 400, steps=4)
+        ada.mouse.up()
+        wait_ink(ada, 350, 200, present=True)  # moved up by 100 and right by 50
+        ada.keyboard.press("0")
+        ada.keyboard.press("Shift+1")  # fit the drawing
+        assert ada.inner_text("#zoom-reset") != "100%"
+        assert [s["id"] for s in note_state(srv, note)["strokes"]] == [kept]
+        console.assert_clean()
+
+
+def test_a_lost_broadcast_is_recovered_by_rejoining(server: ServerProcess, opener: Opener, console: Console) -> None:
+    """Bob's page misses one op; the gap is noticed and a join with since fills it."""
+    note = fresh_note()
+    ada = opener.page(f"{server.url}/n/{note}", "Ada")
+    bob = opener.page(f"{server.url}/n/{note}", "Bob")
+    bob.evaluate(
+        """() => {
+            const r = window.collab.sync.replica;
+            const real = r.receive.bind(r);
+            window.dropped = null;
+            r.receive = (op) => {
+                if (window.dropped === null && op.type === 'stroke') { window.dropped = op.seq; return false; }
+                return real(op);
+            };
+        }"""
+    )
+    one = draw(ada, [(100, 100), (300, 100)])
+    two = draw(ada, [(100, 200), (300, 200)])
+    wait_connected(ada)
+    wait_ids(bob, [one, two])
+    assert bob.evaluate("window.dropped") == 1
+    console.assert_clean()
+
+
+def test_replica_rules_in_the_browser(server: ServerProcess, opener: Opener) -> None:
+    """The page's Replica: seq order, duplicates ignored, ops held during a join."""
+    page = opener.page(f"{server.url}/n/{fresh_note()}", "Ada")
+    got = page.evaluate(
+        """async () => {
+            const { Replica } = await import(new URL('../js/replica.js', document.querySelector(
+                'script[type=module]').src).href);
+            const s = (seq, id) => ({ type: 'stroke', seq, id, peer: 'p', color: '#000', width: 2, points: [[0, 0]] });
+            const r = new Replica();
+            r.joined({ ok: true, seq: 2, strokes: [s(2, 'b'), s(1, 'a')] });
+            const out = {};
+            out.order = [...r.strokes.keys()];
+            r.receive(s(4, 'd'));            // out of order: buffered
+            out.buffered = [...r.strokes.keys()];
+            out.gap = r.hasGap();
+            r.receive(s(3, 'c'));            // fills the gap
+            r.receive(s(3, 'c'));            // a duplicate
+            out.filled = [...r.strokes.keys()];
+            r.beginJoin();
+            r.receive({ type: 'remove', seq: 5, id: 'a' });
+            r.receive({ type: 'remove', seq: 6, id: 'b' });
+            out.held = [...r.strokes.keys()];
+            r.joined({ ok: true, seq: 5, ops: [{ type: 'remove', seq: 5, id: 'a' }] });
+            out.afterJoin = [...r.strokes.keys()];
+            out.seq = r.seq;
+            r.joined({ ok: true, seq: 1, reset: true, strokes: [s(1, 'z')] });
+            out.reset = [...r.strokes.keys()];
+            return out;
+        }"""
+    )
+    assert got == {
+        "order": ["a", "b"],
+        "buffered": ["a", "b"],
+        "gap": True,
+        "filled": ["a", "b", "c", "d"],
+        "held": ["a", "b", "c", "d"],
+        "afterJoin": ["c", "d"],
+        "seq": 6,
+        "reset": ["z"],
+    }
