@@ -27,6 +27,14 @@ def status_kb(pid: int, key: str = "VmRSS") -> int:
     return 0
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores spent busy since boot (``/proc/stat``: everything but idle and iowait)."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    # user nice system idle iowait irq softirq steal (guest time is already in user)
+    return (sum(fields[:8]) - fields[3] - fields[4]) / CLK_TCK
+
+
 @dataclass
 class CpuWindow:
     """CPU% of one process over a wall-clock window: ``start()`` then ``stop()``."""
@@ -34,16 +42,23 @@ class CpuWindow:
     pid: int
     t0: float = 0.0
     c0: float = 0.0
+    m0: float = 0.0
     percent: float | None = None
+    #: every process on the machine over the same window (100 = one core busy)
+    machine_percent: float | None = None
 
     def start(self) -> None:
         """Mark the window's start."""
-        self.t0, self.c0 = time.monotonic(), cpu_seconds(self.pid)
+        self.t0, self.c0, self.m0 = time.monotonic(), cpu_seconds(self.pid), machine_busy_seconds()
 
     def stop(self) -> float:
         """End the window; returns CPU% (100 = one core busy)."""
         wall = time.monotonic() - self.t0
-        self.percent = 100.0 * (cpu_seconds(self.pid) - self.c0) / wall if wall > 0 else 0.0
+        if wall <= 0:
+            self.percent = self.machine_percent = 0.0
+            return 0.0
+        self.percent = 100.0 * (cpu_seconds(self.pid) - self.c0) / wall
+        self.machine_percent = 100.0 * (machine_busy_seconds() - self.m0) / wall
         return self.percent
 
 

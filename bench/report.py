@@ -91,13 +91,13 @@ def tables(results: dict[str, dict[str, dict[str, Any]]]) -> str:
     if load:
         lines += [
             "| scenario | server | deliveries/s | p50 ms | p90 ms | p99 ms | max ms | losses | acks | "
-            "ack p99 ms | server CPU % | server RSS MB | generator CPU % |",
-            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+            "ack p99 ms | server CPU % | server RSS MB | generator CPU % | gen. loop p99 ms | other CPU % |",
+            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
         for scen in load:
             for target, a in results[scen].items():
                 if not a.get("runs"):
-                    lines.append(f"| {scen} | {target} | failed: {a.get('error', '?')} |" + " |" * 10)
+                    lines.append(f"| {scen} | {target} | failed: {a.get('error', '?')} |" + " |" * 12)
                     continue
                 dps = _f(a.get("deliveries_per_s"))
                 if scen == "s3":
@@ -107,7 +107,8 @@ def tables(results: dict[str, dict[str, dict[str, Any]]]) -> str:
                     f"{_f(a.get('p99'), 2)} | {_f(a.get('max'), 1)} | "
                     f"{_f(a.get('losses'))} / {_f(a.get('expected'))} | "
                     f"{_f(a.get('acks'))} / {_f(a.get('acks_expected'))} | {_f(a.get('ack_p99'), 2)} | "
-                    f"{_f(a.get('server_cpu'), 0)} | {_f(a.get('server_rss_mb'), 0)} | {_f(a.get('gen_cpu'), 0)} |"
+                    f"{_f(a.get('server_cpu'), 0)} | {_f(a.get('server_rss_mb'), 0)} | {_f(a.get('gen_cpu'), 0)} | "
+                    f"{_f(a.get('gen_loop_p99'), 1)} | {_f(a.get('others_cpu'), 0)} |"
                 )
         lines.append("")
     if "s3" in results:

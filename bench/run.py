@@ -134,6 +134,7 @@ def run_one(
             "rss_kb_end": procstat.status_kb(server.pid) if alive else None,
             "hwm_kb": procstat.status_kb(server.pid, "VmHWM") if alive else None,
             "cpu_pct": {str(k): w.percent for k, w in events.cpu.items()},
+            "machine_cpu_pct": {str(k): w.machine_percent for k, w in events.cpu.items()},
             **events.samples,
         }
         record["seconds"] = time.monotonic() - t0
@@ -145,10 +146,17 @@ def run_one(
     return record
 
 
+def _others(machine: float | None, server: float | None, gen: float | None) -> float | None:
+    if machine is None or server is None or gen is None:
+        return None
+    return max(0.0, machine - server - gen)
+
+
 def summarize(record: dict[str, Any], rss0: int) -> dict[str, Any]:
     """The flat figures of one run that the tables show."""
     lg, srv = record["loadgen"], record["server"]
     cpu = srv["cpu_pct"]
+    mcpu = srv.get("machine_cpu_pct", {})
     if lg["mode"] == "idle":
         held = lg.get("held", 0)
         end = srv.get("rss_kb_hold_end") or srv.get("rss_kb_end") or rss0
@@ -159,6 +167,7 @@ def summarize(record: dict[str, Any], rss0: int) -> dict[str, Any]:
             "kb_per_conn": (end - rss0) / held if held else None,
             "server_rss_mb": end / 1024,
             "server_cpu": cpu.get("-1"),
+            "machine_cpu": mcpu.get("-1"),
             "gen_rss_mb": lg.get("generator_rss_mb"),
         }
     res = lg["result"]
@@ -181,6 +190,9 @@ def summarize(record: dict[str, Any], rss0: int) -> dict[str, Any]:
         "server_cpu": cpu.get(phase),
         "server_rss_mb": (srv.get(f"rss_kb_phase{phase}") or rss0) / 1024,
         "gen_cpu": res["generator_cpu_pct"],
+        "machine_cpu": mcpu.get(phase),
+        # CPU used by everything but the server and the generator: other agents, the kernel...
+        "others_cpu": _others(mcpu.get(phase), cpu.get(phase), res["generator_cpu_pct"]),
         "gen_loop_p99": res["event_loop_delay_ms"]["p99"],
         "joined": lg["connect"]["joined"],
     }

@@ -14,6 +14,9 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 TARGETS = ("collab", "naive", "node")
+#: collab settings the benchmark needs: every generator client comes from 127.0.0.1, so the
+#: per-IP connection cap (256 by default) is lifted; ``--collab-env`` overrides these.
+COLLAB_BENCH_ENV = {"COLLAB_MAX_CONNECTIONS_PER_IP": "0"}
 
 
 def free_port() -> int:
@@ -42,6 +45,7 @@ class Server:
         self.port = free_port()
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         if target == "collab":
+            self.env.update(COLLAB_BENCH_ENV)
             self.env.update(collab_env or {})
             db = workdir / f"bench-{self.port}.db"
             self.cmd = [

@@ -111,9 +111,9 @@ def main(argv: list[str] | None = None) -> int:
             stores.append(("PostgreSQL", args.pg, {}))
         else:
             print(f"bench store: PostgreSQL does not answer at {args.pg.split('@')[-1]}: skipped", file=sys.stderr)
-        for label, url, options in stores:
+        for label, url, opts in stores:
             for b in batches:
-                r = bench_store(url, batch=b, seconds=args.seconds, notes=args.notes, points=args.points, options=options)
+                r = bench_store(url, batch=b, seconds=args.seconds, notes=args.notes, points=args.points, options=opts)
                 r["store"] = label
                 rows.append(r)
                 print(f"bench store: {label} batch {b}: {r['ops_per_s']:,.0f} ops/s", file=sys.stderr, flush=True)
