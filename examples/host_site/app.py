@@ -33,7 +33,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, flash, jsonify, redirect, render_template, request, url_for
+from flask import Flask, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
 from flask_socketio import SocketIO, emit
 
@@ -153,6 +153,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     socketio = SocketIO(app, async_mode=app.config["SOCKETIO_ASYNC_MODE"])
     collab.init_app(app, socketio=socketio)  # whiteboards at /whiteboard, sockets on /notes
     _watch_signals(app)
+
+    @app.before_request
+    def staff_only_metrics() -> Any:
+        # collab's Prometheus metrics are for the site's own people, not the public.
+        if request.endpoint == "collab.metrics" and not current_user.is_authenticated:
+            abort(404)
+        return None
 
     @app.get("/")
     def home() -> str:
