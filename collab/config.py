@@ -22,6 +22,8 @@ DEFAULTS: dict[str, Any] = {
     "COLLAB_URL_PREFIX": "",
     "COLLAB_ASYNC_MODE": "gevent",
     "COLLAB_MESSAGE_QUEUE": None,
+    "COLLAB_MESSAGE_QUEUE_CHANNEL": "flask-socketio",
+    "COLLAB_PRESENCE_URL": None,
     "COLLAB_CORS_ORIGINS": None,
     "COLLAB_PING_INTERVAL": 25.0,
     "COLLAB_PING_TIMEOUT": 20.0,

@@ -52,7 +52,7 @@ class CollabState:
         self.auto_create: bool = bool(config["COLLAB_AUTO_CREATE"])
         self.store_timeout: float = float(config["COLLAB_STORE_TIMEOUT"])
         self.runtime = Runtime(socketio.server.eio, int(config["COLLAB_DB_THREADS"]))
-        self.presence = Presence()
+        self.presence = self._make_presence(config)
         self.default_role: str | None = config["COLLAB_DEFAULT_ROLE"]
         if self.default_role not in DEFAULT_ROLES:
             raise ConfigError("COLLAB_DEFAULT_ROLE must be 'edit', 'view' or 'none'")
@@ -66,6 +66,20 @@ class CollabState:
         self.committer = Committer(
             store, self.runtime, self.namespace.broadcast_batch, timeout=self.store_timeout, metrics=self.metrics
         )
+
+    @staticmethod
+    def _make_presence(config: dict[str, Any]) -> Presence:
+        url = config["COLLAB_PRESENCE_URL"]
+        queue = config["COLLAB_MESSAGE_QUEUE"]
+        if url is None and queue and str(queue).startswith(("redis://", "rediss://")):
+            url = queue
+        if url is None:
+            if queue:
+                log.warning("presence is per process: set COLLAB_PRESENCE_URL=redis://... to share it")
+            return Presence()
+        from .presence_redis import RedisPresence
+
+        return RedisPresence(url, prefix=f"collab:{config['COLLAB_MESSAGE_QUEUE_CHANNEL']}{config['COLLAB_NAMESPACE']}")
 
     # -- helpers the namespace and views use ---------------------------------------
     def blocking(self, fn: Callable[..., Any], *args: Any) -> Any:
@@ -119,6 +133,7 @@ class CollabState:
     def close(self) -> None:
         """Finish queued ops and close the store (at shutdown)."""
         self.committer.close()
+        self.presence.close()
         self.store.close()
         self.runtime.close()
 
@@ -199,6 +214,12 @@ class Collab:
         if not isinstance(namespace, str) or not namespace.startswith("/") or namespace == "/":
             raise ConfigError("COLLAB_NAMESPACE must start with '/' and may not be '/' (left to the host)")
         patch_engineio(int(config["COLLAB_MAX_DECODE_PACKETS"]))
+        queue = config["COLLAB_MESSAGE_QUEUE"] or getattr(socketio, "server_options", {}).get("message_queue")
+        if queue and str(config["COLLAB_DATABASE"]).startswith("sqlite"):
+            raise ConfigError(
+                "a message queue means several server processes, and they must share one database: "
+                "set COLLAB_DATABASE=postgresql://... (a SQLite file cannot be shared safely)"
+            )
         if socketio is None:
             socketio = self._make_socketio(app, config)
         elif getattr(socketio, "server", None) is None:
@@ -225,6 +246,7 @@ class Collab:
             app,
             async_mode=mode,
             message_queue=queue,
+            channel=config["COLLAB_MESSAGE_QUEUE_CHANNEL"],
             cors_allowed_origins=config["COLLAB_CORS_ORIGINS"],
             max_http_buffer_size=int(config["COLLAB_MAX_MESSAGE_BYTES"]),
             ping_interval=float(config["COLLAB_PING_INTERVAL"]),

@@ -67,6 +67,7 @@ class NotesNamespace(flask_socketio.Namespace):
         self.conns: dict[str, Connection] = {}
         self.per_ip: dict[str, int] = {}
         self._watchdog: Any = None
+        self._presence_loop: Any = None
         self._handlers: dict[str, Callable[[Connection, Any, Any], Any]] = {
             "join": self._join,
             "leave": self._leave,
@@ -115,6 +116,9 @@ class NotesNamespace(flask_socketio.Namespace):
         self.per_ip[ip] = self.per_ip.get(ip, 0) + 1
         if self._watchdog is None and cfg["COLLAB_MAX_QUEUED_PACKETS"]:
             self._watchdog = self.state.runtime.spawn(self._watch_slow_consumers)
+        if self._presence_loop is None and self.state.presence.shared:
+            self.state.presence.heartbeat()  # before this process's first member is listed
+            self._presence_loop = self.state.runtime.spawn(self._keep_presence)
         log.info("connect sid=%s ip=%s name=%r", sid, ip, peer["name"])
 
     def _client_ip(self) -> str:
@@ -193,9 +197,17 @@ class NotesNamespace(flask_socketio.Namespace):
     # -- helpers -------------------------------------------------------------------
     def _joined(self, conn: Connection, note: str) -> str:
         role = conn.notes.get(note)
+        if role is not None and not self._in_room(conn.sid, note):
+            # the room was closed, possibly by another process (the note was deleted)
+            conn.notes.pop(note, None)
+            role = None
         if role is None:
             raise NotJoined(f"join note {note!r} before sending events to it")
         return role
+
+    def _in_room(self, sid: str, note: str) -> bool:
+        rooms = self.socketio.server.manager.rooms.get(self.namespace, {})  # type: ignore[union-attr]
+        return sid in rooms.get(note, ())
 
     def _editor(self, conn: Connection, note: str) -> None:
         if self._joined(conn, note) != "edit":
@@ -349,6 +361,15 @@ class NotesNamespace(flask_socketio.Namespace):
             self.state.metrics.kicked.labels(reason).inc()
         self.emit("error", error.to_dict(), room=sid)
         self.socketio.server.disconnect(sid, namespace=self.namespace)  # type: ignore[union-attr]
+
+    def _keep_presence(self) -> None:
+        """Shared presence: heartbeat, and announce notes whose members died with their process."""
+        presence = self.state.presence
+        while True:
+            self.state.runtime.sleep(presence.beat)
+            presence.heartbeat()
+            for note, peers in presence.reap():
+                self.emit("presence", {"note": note, "peers": peers}, room=note)
 
     def _watch_slow_consumers(self) -> None:
         """Drop connections whose unsent packets pile up (a client that stopped reading).

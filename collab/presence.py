@@ -25,7 +25,12 @@ def default_color(peer_id: str) -> str:
 
 
 class Presence:
-    """note id → {peer id → peer}, in join order."""
+    """note id → {peer id → peer}, in join order (this process only)."""
+
+    #: True when the peer lists span several processes (see :mod:`collab.presence_redis`).
+    shared = False
+    #: Seconds between :meth:`heartbeat` calls a shared registry needs.
+    beat = 2.0
 
     def __init__(self) -> None:
         self._notes: dict[str, dict[str, Peer]] = {}
@@ -63,3 +68,13 @@ class Presence:
         """Rooms and members, for metrics."""
         with self._lock:
             return {"rooms": len(self._notes), "members": sum(len(m) for m in self._notes.values())}
+
+    def heartbeat(self) -> None:
+        """Tell other processes this one is alive (shared registries only)."""
+
+    def reap(self) -> list[tuple[str, list[Peer]]]:
+        """Forget members of dead processes: (note, peers now) for each note changed."""
+        return []
+
+    def close(self) -> None:
+        """Remove this process's members (shared registries only)."""

@@ -41,19 +41,24 @@ def need_service(name: str, host: str, port: int) -> None:
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
-    """A PostgreSQL URL with an empty collab schema (tables dropped before and after)."""
+    """A URL of a fresh, empty PostgreSQL database of its own (dropped afterwards)."""
     need_service("PostgreSQL", "127.0.0.1", 5432)
-    from sqlalchemy import create_engine
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
 
-    from collab.store.sql import metadata, normalize_url
+    from collab.store.sql import normalize_url
 
-    engine = create_engine(normalize_url(PG_URL))
-    metadata.drop_all(engine)
-    engine.dispose()
-    yield PG_URL
-    engine = create_engine(normalize_url(PG_URL))
-    metadata.drop_all(engine)
-    engine.dispose()
+    admin_url = make_url(normalize_url(PG_URL))
+    name = "collab_t_" + uuid.uuid4().hex[:12]
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture

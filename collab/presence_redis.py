@@ -1,0 +1,186 @@
+"""Presence shared by several server processes, kept in Redis.
+
+Socket.IO's participant lists are per process, so the peer list of a note is
+kept in a Redis hash every process reads and writes:
+
+- ``<prefix>:presence:<note>``: hash, peer id → JSON peer (with its process id and join time);
+- ``<prefix>:proc:<id>``: a key each live process refreshes every ``beat`` seconds (TTL ``3 * beat``);
+- ``<prefix>:proc-notes:<id>``: the notes where that process has members;
+- ``<prefix>:procs``: every process id seen.
+
+A process that dies stops refreshing its key. Readers ignore its entries at
+once; :meth:`RedisPresence.reap` (run by every process, one wins per dead
+process) deletes them and says which notes changed, so the namespace can
+announce the new peer lists. If Redis does not answer, presence degrades to
+this process's own members (logged), and drawing goes on.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from typing import Any
+
+from .presence import Peer, Presence
+
+log = logging.getLogger("collab.presence")
+
+
+class RedisPresence(Presence):
+    """A :class:`~collab.presence.Presence` whose peer lists span every process."""
+
+    shared = True
+
+    def __init__(self, url: str, prefix: str = "collab", beat: float = 2.0) -> None:
+        super().__init__()
+        try:
+            import redis
+        except ImportError as exc:
+            raise ImportError("shared presence needs the redis package: pip install redis") from exc
+        self._redis_error: type[Exception] = redis.RedisError
+        self.r: Any = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5, decode_responses=True)
+        self.proc = uuid.uuid4().hex[:12]
+        self.prefix = prefix
+        self.beat = beat
+        self._alive_cache: dict[str, tuple[bool, float]] = {}
+        self._cache_lock = threading.Lock()
+        self._order = 0.0
+
+    # -- keys -----------------------------------------------------------------
+    def _k_note(self, note: str) -> str:
+        return f"{self.prefix}:presence:{note}"
+
+    def _k_proc(self, proc: str) -> str:
+        return f"{self.prefix}:proc:{proc}"
+
+    def _k_proc_notes(self, proc: str) -> str:
+        return f"{self.prefix}:proc-notes:{proc}"
+
+    # -- liveness -----------------------------------------------------------------
+    def heartbeat(self) -> None:
+        """Mark this process alive (call every ``beat`` seconds)."""
+        try:
+            pipe = self.r.pipeline()
+            pipe.set(self._k_proc(self.proc), "1", ex=max(1, int(self.beat * 3)))
+            pipe.sadd(f"{self.prefix}:procs", self.proc)
+            pipe.execute()
+        except self._redis_error as exc:
+            log.warning("presence: Redis heartbeat failed: %s", exc)
+
+    def _alive(self, procs: set[str]) -> set[str]:
+        now = time.monotonic()
+        alive = {self.proc} & procs
+        unknown = []
+        with self._cache_lock:
+            for p in procs - alive:
+                hit = self._alive_cache.get(p)
+                if hit is not None and now - hit[1] < self.beat / 2:
+                    if hit[0]:
+                        alive.add(p)
+                else:
+                    unknown.append(p)
+        if unknown:
+            pipe = self.r.pipeline()
+            for p in unknown:
+                pipe.exists(self._k_proc(p))
+            answers = pipe.execute()
+            with self._cache_lock:
+                for p, yes in zip(unknown, answers, strict=True):
+                    self._alive_cache[p] = (bool(yes), now)
+                    if yes:
+                        alive.add(p)
+        return alive
+
+    def _read(self, note: str) -> list[Peer]:
+        raw = self.r.hgetall(self._k_note(note))
+        entries = [json.loads(v) for v in raw.values()]
+        alive = self._alive({e.get("proc", "") for e in entries})
+        live = [e for e in entries if e.get("proc") in alive]
+        live.sort(key=lambda e: e.get("t", 0))
+        return [{"peer": e["peer"], "name": e["name"], "color": e["color"]} for e in live]
+
+    # -- the Presence interface ------------------------------------------------------
+    def add(self, note: str, peer: Peer) -> tuple[list[Peer], bool]:
+        local, changed = super().add(note, peer)
+        self._order = max(time.time(), self._order + 1e-6)
+        entry = json.dumps({**peer, "proc": self.proc, "t": self._order})
+        try:
+            pipe = self.r.pipeline()
+            pipe.hsetnx(self._k_note(note), peer["peer"], entry)
+            pipe.sadd(self._k_proc_notes(self.proc), note)
+            added, _ = pipe.execute()
+            return self._read(note), bool(added)
+        except self._redis_error as exc:
+            log.warning("presence: Redis unavailable, showing this process's members only: %s", exc)
+            return local, changed
+
+    def remove(self, note: str, peer_id: str) -> list[Peer] | None:
+        local = super().remove(note, peer_id)
+        try:
+            if not self.r.hdel(self._k_note(note), peer_id):
+                return None
+            return self._read(note)
+        except self._redis_error as exc:
+            log.warning("presence: Redis unavailable: %s", exc)
+            return local
+
+    def peers(self, note: str) -> list[Peer]:
+        try:
+            return self._read(note)
+        except self._redis_error as exc:
+            log.warning("presence: Redis unavailable: %s", exc)
+            return super().peers(note)
+
+    def drop(self, note: str) -> None:
+        super().drop(note)
+        try:
+            self.r.delete(self._k_note(note))
+        except self._redis_error as exc:
+            log.warning("presence: Redis unavailable: %s", exc)
+
+    def reap(self) -> list[tuple[str, list[Peer]]]:
+        """Remove the members of dead processes; returns (note, peers now) for each note changed."""
+        changed: list[tuple[str, list[Peer]]] = []
+        try:
+            procs = set(self.r.smembers(f"{self.prefix}:procs"))
+            dead = procs - self._alive(procs)
+            for proc in dead:
+                # one process reaps each dead one
+                if not self.r.set(f"{self.prefix}:reap:{proc}", self.proc, nx=True, ex=30):
+                    continue
+                for note in self.r.smembers(self._k_proc_notes(proc)):
+                    key = self._k_note(note)
+                    gone = [pid for pid, v in self.r.hgetall(key).items() if json.loads(v).get("proc") == proc]
+                    if gone:
+                        self.r.hdel(key, *gone)
+                        changed.append((note, self._read(note)))
+                pipe = self.r.pipeline()
+                pipe.delete(self._k_proc_notes(proc))
+                pipe.srem(f"{self.prefix}:procs", proc)
+                pipe.execute()
+                log.info("presence: reaped dead process %s (%d notes)", proc, len(changed))
+        except self._redis_error as exc:
+            log.warning("presence: reaping failed: %s", exc)
+        return changed
+
+    def close(self) -> None:
+        """Remove this process's members and mark it gone (clean shutdown)."""
+        try:
+            for note in self.r.smembers(self._k_proc_notes(self.proc)):
+                key = self._k_note(note)
+                mine = [pid for pid, v in self.r.hgetall(key).items() if json.loads(v).get("proc") == self.proc]
+                if mine:
+                    self.r.hdel(key, *mine)
+            pipe = self.r.pipeline()
+            pipe.delete(self._k_proc_notes(self.proc), self._k_proc(self.proc))
+            pipe.srem(f"{self.prefix}:procs", self.proc)
+            pipe.execute()
+        except self._redis_error as exc:
+            log.warning("presence: cleanup on close failed: %s", exc)
+
+    def info(self) -> dict[str, Any]:
+        """For logs: which process this is."""
+        return {"proc": self.proc, "prefix": self.prefix}

@@ -1,0 +1,169 @@
+"""Several server processes sharing PostgreSQL and Redis converge exactly."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from collab.client import NoteClient
+from collab.emitter import Pusher
+
+from serverproc import ROOT, ServerProcess
+from sioclient import Peer, stroke
+
+
+@pytest.fixture
+def cluster(tmp_path: Path, pg_url: str, redis_url: str) -> Iterator[list[ServerProcess]]:
+    """Three processes: one PostgreSQL database, one Redis queue on a channel of their own."""
+    channel = "collab-test-" + uuid.uuid4().hex[:8]
+    env = {"COLLAB_MESSAGE_QUEUE_CHANNEL": channel}
+    procs = []
+    try:
+        for i in range(3):
+            d = tmp_path / f"p{i}"
+            d.mkdir()
+            srv = ServerProcess(d, database=pg_url, env=env, args=["--message-queue", redis_url])
+            procs.append(srv.start())
+        yield procs
+    finally:
+        for srv in procs:
+            srv.stop()
+
+
+def test_clients_on_three_processes_converge(cluster: list[ServerProcess], note_id: str) -> None:
+    peers = [Peer(cluster[i % 3].url, "websocket" if i % 2 else "polling", {"name": f"p{i}"}) for i in range(6)]
+    try:
+        for p in peers:
+            assert p.call("join", {"note": note_id})["ok"]
+        # presence spans the processes: everyone sees all six
+        for p in peers:
+            assert p.wait_until(lambda p=p: p.got["presence"] and len(p.got["presence"][-1]["peers"]) == 6)
+        acks: list[list[dict]] = [[] for _ in peers]
+        start = threading.Barrier(len(peers))
+
+        def write(i: int) -> None:
+            start.wait()
+            for n in range(25):
+                peers[i].emit("stroke", stroke(note_id, f"c{i}-{n}"), callback=acks[i].append)
+
+        threads = [threading.Thread(target=write, args=(i,)) for i in range(len(peers))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        total = 25 * len(peers)
+        for i, p in enumerate(peers):
+            assert p.wait_until(lambda i=i: len(acks[i]) == 25, timeout=60)
+        assert sorted(a["seq"] for per in acks for a in per) == list(range(1, total + 1))
+        for i, p in enumerate(peers):
+            assert p.wait_until(lambda p=p: len(p.got["stroke"]) == total - 25, timeout=60), f"peer {i}"
+            assert sorted([s["seq"] for s in p.got["stroke"]] + [a["seq"] for a in acks[i]]) == list(
+                range(1, total + 1)
+            )
+        states = [requests.get(f"{srv.url}/api/notes/{note_id}", timeout=5).json() for srv in cluster]
+        assert states[0] == states[1] == states[2]
+        assert [s["seq"] for s in states[0]["strokes"]] == list(range(1, total + 1))
+        # an idempotent re-send on another process answers the original seq
+        first = next(a for a in acks[0] if a["seq"])
+        sid = next(f"c0-{n}" for n, a in enumerate(acks[0]) if a is first)
+        other = Peer(cluster[2].url)
+        other.call("join", {"note": note_id})
+        assert other.call("stroke", stroke(note_id, sid)) == {"ok": True, "seq": first["seq"], "duplicate": True}
+        other.close()
+    finally:
+        for p in peers:
+            p.close()
+
+
+def test_http_writes_and_pushed_ops_reach_every_process(
+    cluster: list[ServerProcess], note_id: str, pg_url: str, redis_url: str
+) -> None:
+    peers = [Peer(srv.url) for srv in cluster]
+    try:
+        for p in peers:
+            p.call("join", {"note": note_id})
+        r = requests.patch(f"{cluster[0].url}/api/notes/{note_id}", json={"title": "Renamed"}, timeout=5)
+        assert r.status_code == 200
+        for p in peers:
+            assert p.wait_until(lambda p=p: p.got["renamed"] == [{"note": note_id, "title": "Renamed"}])
+        # a separate program pushes strokes through the store and the write-only emitter
+        channel = cluster[0].env["COLLAB_MESSAGE_QUEUE_CHANNEL"]
+        with Pusher(pg_url, redis_url, channel=channel) as push:
+            assert push.strokes(note_id, [stroke(note_id, "from-cron")]) == [1]
+        for p in peers:
+            assert p.wait_until(lambda p=p: [s["id"] for s in p.got["stroke"]] == ["from-cron"])
+        assert requests.delete(f"{cluster[1].url}/api/notes/{note_id}", timeout=5).status_code == 204
+        for p in peers:
+            assert p.wait_until(lambda p=p: p.got["deleted"] == [{"note": note_id}])
+            # everyone left the room, on every process
+            assert p.call("stroke", stroke(note_id, "late"))["error"]["code"] == "not_joined"
+    finally:
+        for p in peers:
+            p.close()
+
+
+def test_kill_9_one_process_loses_nothing(cluster: list[ServerProcess], note_id: str) -> None:
+    urls = [srv.url for srv in cluster]
+    clients = [
+        NoteClient(urls[i:] + urls[:i], note_id, name=f"c{i}", transports=["websocket" if i % 2 else "polling"])
+        for i in range(4)
+    ]
+    try:
+        ids: list[list[str]] = [[] for _ in clients]
+
+        def draw(i: int, n: int) -> None:
+            for k in range(n):
+                ids[i].append(clients[i].draw([(k, i), (k + 1, i + 1)], color="#1971c2", width=2, wait=False))
+
+        threads = [threading.Thread(target=draw, args=(i, 40)) for i in range(4)]
+        for t in threads:
+            t.start()
+        cluster[0].kill()  # clients 0 and 3 were on it
+        for t in threads:
+            t.join()
+        threads = [threading.Thread(target=draw, args=(i, 10)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for c in clients:
+            c.wait_synced(timeout=60)
+        server = requests.get(f"{urls[1]}/api/notes/{note_id}", timeout=5).json()
+        stored = [s["id"] for s in server["strokes"]]
+        assert sorted(stored) == sorted(i for per in ids for i in per), "every stroke exactly once"
+        assert [s["seq"] for s in server["strokes"]] == list(range(1, len(stored) + 1))
+        for c in clients:
+            c.wait_until(lambda c=c: c.seq == server["seq"], timeout=30)
+            assert [s["id"] for s in c.strokes] == stored
+        # presence forgets the dead process's members once it is reaped
+        alive = {c.peer for c in clients}
+        clients[1].wait_until(lambda c: {p["peer"] for p in c.peers} == alive, timeout=30)
+    finally:
+        for c in clients:
+            c.close(flush=False)
+
+
+def test_unsafe_setup_is_refused(tmp_path: Path, redis_url: str) -> None:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "app.py"),
+            "--database",
+            f"sqlite:///{tmp_path / 'x.db'}",
+            "--message-queue",
+            redis_url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 2
+    assert "postgresql://" in proc.stderr and "SQLite" in proc.stderr
