@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Install everything the test suite needs: Python packages, Chromium and Xvfb
-# (Debian packages, when run as root with apt), and the benchmark's Node modules.
+# Install everything the test suite needs: Python packages, Chromium, Xvfb, xdotool
+# and nginx (Debian packages, when run as root with apt), and the benchmark's Node modules.
 # Idempotent: re-running it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +13,7 @@ need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v Xvfb >/dev/null 2>&1 || need_apt+=(xvfb)
 command -v xdotool >/dev/null 2>&1 || need_apt+=(xdotool)
+command -v nginx >/dev/null 2>&1 || [[ -x /usr/sbin/nginx ]] || need_apt+=(nginx-light)
 if ((${#need_apt[@]})); then
   if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then
     echo "setup: installing ${need_apt[*]} from Debian" >&2
