@@ -28,8 +28,9 @@ export function randomId(n = 16) {
 }
 
 /** JSON over fetch; throws an Error with the server's message on a non-2xx answer. */
-export async function api(url, { method = "GET", body } = {}) {
+export async function api(url, { method = "GET", body, token } = {}) {
   const init = { method, headers: { Accept: "application/json" } };
+  if (token) init.headers["X-Collab-Token"] = token; // a share link's token
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);

@@ -8,6 +8,8 @@ const cfg = readConfig();
 const NOTE = cfg.note;
 let sync = null; // set once the display name is known (see the end of this file)
 const params = new URLSearchParams(location.search);
+const SHARE = params.get("share"); // a share link's signed token (role "view" or "edit")
+const shareQuery = SHARE ? `?share=${encodeURIComponent(SHARE)}` : "";
 const $ = (sel) => document.querySelector(sel);
 
 const COLORS = ["#1e1e1e", "#e03131", "#2f9e44", "#1971c2", "#f08c00", "#9c36b5", "#fab005"];
@@ -294,14 +296,14 @@ function setTitle(t) {
   $("#export-svg").download = `${file}.svg`;
   $("#export-png").download = `${file}.png`;
 }
-$("#export-svg").href = noteApi(cfg, NOTE) + ".svg";
-$("#export-png").href = noteApi(cfg, NOTE) + ".png";
+$("#export-svg").href = noteApi(cfg, NOTE) + ".svg" + shareQuery;
+$("#export-png").href = noteApi(cfg, NOTE) + ".png" + shareQuery;
 
 $("#title").addEventListener("click", async () => {
   const t = await promptDialog({ title: "Rename note", label: "Title", value: title, confirm: "Rename" });
   if (!t || t === title) return;
   try {
-    const row = await api(noteApi(cfg, NOTE), { method: "PATCH", body: { title: t } });
+    const row = await api(noteApi(cfg, NOTE), { method: "PATCH", body: { title: t }, token: SHARE });
     setTitle(row.title);
   } catch (err) {
     toast(`Could not rename: ${err.message}`, "error");
@@ -398,7 +400,7 @@ function redo() {
 }
 
 async function clearAll() {
-  if (!shown.size) return;
+  if (!shown.size || sync.role !== "edit") return;
   const ok = await confirmDialog({
     title: "Clear the whole note?",
     message: "Every stroke is removed, for everyone. This cannot be undone.",
@@ -724,7 +726,7 @@ let fitted = false;
 sync = new Sync({
   cfg,
   note: NOTE,
-  auth: { ...(name ? { name } : {}), color: myColor() },
+  auth: { ...(name ? { name } : {}), color: myColor(), ...(SHARE ? { token: SHARE } : {}) },
   transport: params.get("transport") || undefined,
   on: {
     change() {
@@ -742,6 +744,8 @@ sync = new Sync({
       if (m.title) setTitle(m.title);
       if (m.role) {
         document.body.classList.toggle("read-only", m.role !== "edit");
+        $("#title").disabled = m.role !== "edit";
+        if (m.role !== "edit" && m.first) toast("You can view this note; drawing is turned off for you.");
       }
       if (m.first && !fitted) {
         fitted = true;

@@ -128,18 +128,18 @@ def ink(page: Any, x: float, y: float) -> tuple[int, int, int]:
     return rgb[0], rgb[1], rgb[2]
 
 
-def wait_ink(page: Any, x: float, y: float, present: bool) -> None:
-    """Until the canvas has (or no longer has) dark ink at (x, y)."""
+def wait_ink(page: Any, x: float, y: float, present: bool, canvas: str = "board") -> None:
+    """Until the canvas (``board``: strokes, ``live``: drafts) has (or no longer has) dark ink at (x, y)."""
     wait_for(
         page,
-        """([x, y, present]) => {
-            const c = document.getElementById('board');
+        """([x, y, present, canvas]) => {
+            const c = document.getElementById(canvas);
             const r = window.devicePixelRatio || 1;
             const d = c.getContext('2d').getImageData(Math.round(x * r), Math.round(y * r), 1, 1).data;
-            const dark = d[0] + d[1] + d[2] < 3 * 160;
+            const dark = d[3] > 128 && d[0] + d[1] + d[2] < 3 * 160;
             return dark === present;
         }""",
-        [x, y, present],
+        [x, y, present, canvas],
     )
 
 

@@ -56,10 +56,19 @@ def test_two_pages_draw_undo_and_a_late_joiner(
     bob = opener.page(url, "Bob", dpr=2)  # a HiDPI screen
     wait_for(bob, "() => document.querySelector('#people').dataset.count === '2'")
 
-    # A drag in Ada's page appears on Bob's canvas, with Ada's cursor, and is stored.
-    first = draw(ada, LINE_A)
+    # While Ada drags, her unfinished stroke (draft) shows on Bob's page.
+    ada.mouse.move(*LINE_A[0])
+    ada.mouse.down()
+    ada.mouse.move(*LINE_A[1], steps=10)
+    wait_ink(bob, 260, 300, present=True, canvas="live")
+    ada.mouse.move(*LINE_A[2], steps=10)
+    ada.mouse.up()
+    first = stroke_ids(ada, pending=True)[0]
+
+    # The drag appears on Bob's canvas, with Ada's cursor, and is stored.
     wait_ids(bob, [first])
     wait_ink(bob, 380, 300, present=True)
+    wait_ink(bob, 260, 300, present=False, canvas="live")  # the draft is dropped once the stroke is in
     wait_for(bob, "() => [...document.querySelectorAll('.cursor-name')].some(n => n.textContent === 'Ada')")
     wait_connected(ada)
     assert [s["id"] for s in stored(server, note)] == [first]

@@ -124,3 +124,44 @@ def test_logged_in_user_draws_and_a_visitor_watches(
     assert [s["id"] for s in stored(site, note)["strokes"]] == [first, second, third]
     shot(alice, artifacts, f"example-site-{transport or 'default'}-alice")
     console.assert_clean()
+
+
+def test_share_links_open_a_private_board_to_visitors(
+    site: HostSite, opener: Opener, console: Console, artifacts: Path
+) -> None:
+    note = "private-" + uuid.uuid4().hex[:10]
+    url = f"{site.url}/whiteboard/n/{note}"
+    alice = opener.new_context("Alice").new_page()
+    console.watch(alice, "alice")
+    alice.goto(f"{site.url}/login?next=/whiteboard/n/{note}")
+    log_in(alice, "alice")
+    wait_connected(alice)
+    first = draw(alice, LINE_A)
+    wait_connected(alice)
+
+    # Alice makes a view link and an edit link from her page (same origin, her session).
+    make = "role => fetch(location.pathname.replace('/n/', '/api/notes/') + '/share', {method: 'POST',"
+    make += " headers: {'Content-Type': 'application/json'}, body: JSON.stringify({role})}).then(r => r.json())"
+    view_link = alice.evaluate(make, "view")["url"]
+    edit_link = alice.evaluate(make, "edit")["url"]
+    assert view_link.startswith(url + "?share=")
+
+    # Without a link a visitor is refused: the page says so and shows nothing.
+    stranger = opener.page(url, "Stranger", wait=False)
+    wait_for(stranger, "() => [...document.querySelectorAll('#toasts *')].some(t => /may not/.test(t.textContent))")
+    assert stroke_ids(stranger, pending=True) == []
+
+    # With the view link: the drawing, live, and no tools.
+    viewer = opener.page(view_link, "Viewer")
+    wait_ids(viewer, [first])
+    assert viewer.evaluate("window.collab.sync.role") == "view"
+    assert not viewer.is_visible("#toolbar")
+    # With the edit link: a visitor may draw, and everyone sees it.
+    editor = opener.page(edit_link, "Editor")
+    assert editor.evaluate("window.collab.sync.role") == "edit"
+    second = draw(editor, LINE_V)
+    wait_ids(viewer, [first, second])
+    wait_ids(alice, [first, second])
+    wait_connected(editor)
+    shot(viewer, artifacts, "example-site-share-viewer")
+    console.assert_clean()

@@ -189,3 +189,24 @@ def test_replica_rules_in_the_browser(server: ServerProcess, opener: Opener) -> 
         "seq": 6,
         "reset": ["z"],
     }
+
+
+def test_a_view_only_share_link(server: ServerProcess, opener: Opener, console: Console) -> None:
+    note = requests.post(f"{server.url}/api/notes", json={"title": "Shared"}, timeout=10).json()["id"]
+    link = requests.post(f"{server.url}/api/notes/{note}/share", json={"role": "view"}, timeout=10)
+    assert link.status_code == 201, link.text
+    token = link.json()["token"]
+    ada = opener.page(f"{server.url}/n/{note}", "Ada")
+    viewer = opener.page(f"{server.url}/n/{note}?share={token}", "Vic")
+    wait_for(viewer, "() => document.body.classList.contains('read-only')")
+    assert viewer.evaluate("window.collab.sync.role") == "view"
+    assert token in (viewer.get_attribute("#export-png", "href") or "")
+    viewer.mouse.move(200, 200)
+    viewer.mouse.down()
+    viewer.mouse.move(300, 260, steps=5)
+    viewer.mouse.up()
+    seen = draw(ada, [(100, 400), (300, 400)])
+    wait_connected(ada)
+    wait_ids(viewer, [seen])  # the viewer sees Ada's stroke but added none
+    assert [s["id"] for s in note_state(server, note)["strokes"]] == [seen]
+    console.assert_clean()
