@@ -179,6 +179,7 @@ class NoteClient:
         self._url_index = 0
         self._last_failure = "not tried yet"
         self._ever_joined = False
+        self._up = False  # a "connected" status was announced and no "lost" since
         # engine-thread state
         self._sio: socketio.Client | None = None
         self._gen = 0
@@ -545,7 +546,9 @@ class NoteClient:
                     else:
                         attempt += 1
                         delay = min(5.0, 0.25 * 2 ** min(attempt, 5)) * random.uniform(0.5, 1.0)
-                        self._pump(delay)
+                        deadline = time.monotonic() + delay
+                        while not self._closed and self._fatal is None and time.monotonic() < deadline:
+                            self._pump(deadline - time.monotonic())  # draws wake it; the backoff holds
                         continue
                 self._pump(0.1)
                 self._tick()
@@ -671,13 +674,16 @@ class NoteClient:
         if token[0] == "join":
             if isinstance(ack, dict) and ack.get("ok"):
                 with self._lock:
+                    peers_before = self._replica.peers
                     effects = self._replica.apply_join_ack(ack, now, token[2])
                     first = not self._ever_joined
                     self._ever_joined = True
+                    came_up, self._up = not self._up, True
                 self._process(effects)
-                if self._replica.peers:
+                if self._replica.peers != peers_before:
                     self._queue_call("presence", (self.peers,))
-                self._queue_call("status", (True, f"joined via {self.current_url}"))
+                if came_up:
+                    self._queue_call("status", (True, f"joined via {self.current_url}"))
                 if first:
                     log.info("joined note %s at seq %d", self.note_id, self.seq)
                 return
@@ -821,6 +827,7 @@ class NoteClient:
         with self._lock:
             self._gen += 1
             self._replica.disconnected()
+            self._up = False
             self._cond.notify_all()
         self._last_failure = reason
         log.info("connection to %s dropped: %s", self.current_url, reason)
