@@ -30,6 +30,7 @@ How it stays reliable (``docs/client.md`` says more):
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import logging
@@ -48,7 +49,7 @@ from . import protocol
 from .errors import CollabError, InternalError, NotFound, error_for_code
 from .replica import NeedRejoin, NoteReplica, OpApplied, OpDone, OpFailed, StateReset
 
-__all__ = ["ConnectionFailed", "NoteClient"]
+__all__ = ["AsyncNoteClient", "ConnectionFailed", "NoteClient"]
 
 log = logging.getLogger("collab.client")
 
@@ -876,3 +877,86 @@ class NoteClient:
                     fn(*args)
                 except Exception:
                     log.exception("collab client: %s callback %r raised", event, fn)
+
+
+class AsyncNoteClient:
+    """The asyncio face of :class:`NoteClient`: awaitable waits, callbacks on the event loop.
+
+    It shares everything with :class:`NoteClient` — the replica, the outbox,
+    the engine thread that owns the connection — and only changes how you
+    wait: blocking waits become awaitables (run in a worker thread so the
+    loop never blocks) and callbacks (plain functions or coroutine
+    functions) run on the loop that created the client::
+
+        async with await AsyncNoteClient.connect("http://127.0.0.1:5000", "n") as note:
+            note.draw([(0, 0), (5, 5)])
+            await note.wait_synced(10)
+
+    Options are those of :class:`NoteClient`.
+    """
+
+    def __init__(self, client: NoteClient, loop: asyncio.AbstractEventLoop) -> None:
+        self.client = client
+        self._loop = loop
+
+    @classmethod
+    async def connect(cls, url: str | Sequence[str], note: str, **options: Any) -> AsyncNoteClient:
+        """Make the client; with ``wait=True`` (default) returns once joined."""
+        loop = asyncio.get_running_loop()
+        wait = options.pop("wait", True)
+        timeout = options.get("timeout", 10.0)
+        client = NoteClient(url, note, wait=False, **options)
+        self = cls(client, loop)
+        if wait:
+            try:
+                await asyncio.to_thread(client.wait_connected, timeout)
+            except BaseException:
+                client.close(flush=False)
+                raise
+        return self
+
+    async def __aenter__(self) -> AsyncNoteClient:
+        return self
+
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        await self.close(flush=exc_type is None)
+
+    def __getattr__(self, name: str) -> Any:
+        # State (strokes, pending, seq, peers, ...) and non-blocking calls
+        # (draw, cursor, draft) are the NoteClient's own.
+        if name in ("strokes", "pending", "seq", "stroke", "title", "peer", "peers", "role", "connected", "synced",
+                    "transport", "backlog", "note_id", "current_url", "draw", "cursor", "draft"):  # fmt: skip
+            return getattr(self.client, name)
+        raise AttributeError(name)
+
+    async def remove(self, stroke_id: str, *, timeout: float | None = None) -> int | None:
+        """Remove a stroke and await its ack (see :meth:`NoteClient.remove`)."""
+        return await asyncio.to_thread(self.client.remove, stroke_id, timeout=timeout)
+
+    async def clear(self, *, timeout: float | None = None) -> int | None:
+        """Clear the note and await the ack."""
+        return await asyncio.to_thread(self.client.clear, timeout=timeout)
+
+    async def wait_synced(self, timeout: float | None = None) -> None:
+        """Await :meth:`NoteClient.wait_synced`."""
+        await asyncio.to_thread(self.client.wait_synced, timeout)
+
+    async def wait_until(self, predicate: Callable[[NoteClient], bool], timeout: float | None = 10.0) -> None:
+        """Await :meth:`NoteClient.wait_until` (the predicate gets the :class:`NoteClient`)."""
+        await asyncio.to_thread(self.client.wait_until, predicate, timeout)
+
+    def on(self, event: str, fn: Callback) -> Callback:
+        """Run ``fn`` (a function or a coroutine function) on the event loop for ``event``."""
+
+        def relay(*args: Any) -> None:
+            if asyncio.iscoroutinefunction(fn):
+                asyncio.run_coroutine_threadsafe(fn(*args), self._loop)
+            else:
+                self._loop.call_soon_threadsafe(fn, *args)
+
+        self.client.on(event, relay)
+        return fn
+
+    async def close(self, flush: bool = True, timeout: float = 10.0) -> None:
+        """Await :meth:`NoteClient.close`."""
+        await asyncio.to_thread(self.client.close, flush, timeout)

@@ -14,6 +14,7 @@ DEFAULTS: dict[str, Any] = {
     # storage
     "COLLAB_DATABASE": "sqlite:///collab.db",
     "COLLAB_SQLITE_SYNCHRONOUS": "NORMAL",
+    "COLLAB_SQLITE_BUSY_TIMEOUT": 5.0,
     "COLLAB_OPLOG_KEEP": 10_000,
     "COLLAB_STORE_TIMEOUT": 15.0,
     "COLLAB_DB_THREADS": 4,

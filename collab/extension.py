@@ -229,6 +229,7 @@ class Collab:
             oplog_keep=int(config["COLLAB_OPLOG_KEEP"]),
             max_strokes=config["COLLAB_MAX_STROKES_PER_NOTE"],
             sqlite_synchronous=config["COLLAB_SQLITE_SYNCHRONOUS"],
+            sqlite_busy_timeout=float(config["COLLAB_SQLITE_BUSY_TIMEOUT"]),
         )
         state = CollabState(app, self, config, socketio, store)
         socketio.on_namespace(state.namespace)

@@ -100,7 +100,9 @@ def serve(argv: Sequence[str] | None = None, prog: str = "app.py") -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        log.info("stopping: finishing queued ops and closing the store")
         state.close()
+        log.info("stopped cleanly")
     return 0
 
 

@@ -140,6 +140,7 @@ class SQLStore(Store):
         oplog_keep: int = 10_000,
         max_strokes: int | None = None,
         sqlite_synchronous: str = "NORMAL",
+        sqlite_busy_timeout: float = 5.0,
         pool_size: int = 5,
     ) -> None:
         url = normalize_url(url)
@@ -151,6 +152,7 @@ class SQLStore(Store):
         self.dialect = parsed.get_backend_name()
         self.oplog_keep = oplog_keep
         self.max_strokes = max_strokes
+        self.busy_timeout = sqlite_busy_timeout
         self.engine = self._make_engine(parsed, sqlite_synchronous, pool_size)
         self.shared = self.dialect == "postgresql"
         try:
@@ -172,7 +174,7 @@ class SQLStore(Store):
                 raise ConfigError("COLLAB_SQLITE_SYNCHRONOUS must be OFF, NORMAL, FULL or EXTRA")
             engine = create_engine(
                 url,
-                connect_args={"check_same_thread": False, "timeout": 10},
+                connect_args={"check_same_thread": False, "timeout": self.busy_timeout},
                 pool_size=pool_size,
                 max_overflow=10,
             )
@@ -184,7 +186,7 @@ class SQLStore(Store):
                 cur = dbapi_conn.cursor()
                 cur.execute("PRAGMA journal_mode=WAL")
                 cur.execute(f"PRAGMA synchronous={synchronous.upper()}")
-                cur.execute("PRAGMA busy_timeout=10000")
+                cur.execute(f"PRAGMA busy_timeout={int(self.busy_timeout * 1000)}")
                 cur.close()
 
             @event.listens_for(engine, "begin")
