@@ -921,13 +921,60 @@ class AsyncNoteClient:
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         await self.close(flush=exc_type is None)
 
-    def __getattr__(self, name: str) -> Any:
-        # State (strokes, pending, seq, peers, ...) and non-blocking calls
-        # (draw, cursor, draft) are the NoteClient's own.
-        if name in ("strokes", "pending", "seq", "stroke", "title", "peer", "peers", "role", "connected", "synced",
-                    "transport", "backlog", "note_id", "current_url", "draw", "cursor", "draft"):  # fmt: skip
-            return getattr(self.client, name)
-        raise AttributeError(name)
+    @property
+    def note_id(self) -> str:
+        """The note's id."""
+        return self.client.note_id
+
+    @property
+    def strokes(self) -> list[dict[str, Any]]:
+        """See :attr:`NoteClient.strokes`."""
+        return self.client.strokes
+
+    @property
+    def pending(self) -> list[dict[str, Any]]:
+        """See :attr:`NoteClient.pending`."""
+        return self.client.pending
+
+    @property
+    def seq(self) -> int:
+        """See :attr:`NoteClient.seq`."""
+        return self.client.seq
+
+    @property
+    def peers(self) -> list[dict[str, Any]]:
+        """See :attr:`NoteClient.peers`."""
+        return self.client.peers
+
+    @property
+    def connected(self) -> bool:
+        """See :attr:`NoteClient.connected`."""
+        return self.client.connected
+
+    @property
+    def synced(self) -> bool:
+        """See :attr:`NoteClient.synced`."""
+        return self.client.synced
+
+    def stroke(self, stroke_id: str) -> dict[str, Any] | None:
+        """See :meth:`NoteClient.stroke`."""
+        return self.client.stroke(stroke_id)
+
+    def draw(
+        self,
+        points: Iterable[Point],
+        color: str = "#000000",
+        width: float = 2.0,
+        tool: str = "pen",
+        *,
+        id: str | None = None,
+    ) -> str:
+        """Queue a stroke and return its id at once (await :meth:`wait_synced` for the ack)."""
+        return self.client.draw(points, color, width, tool, id=id)
+
+    def cursor(self, x: float, y: float) -> None:
+        """See :meth:`NoteClient.cursor`."""
+        self.client.cursor(x, y)
 
     async def remove(self, stroke_id: str, *, timeout: float | None = None) -> int | None:
         """Remove a stroke and await its ack (see :meth:`NoteClient.remove`)."""
