@@ -236,7 +236,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
             try:
                 sys.stdout.write(json.dumps(obj, separators=(",", ":")) + "\n")
                 sys.stdout.flush()
-            except BrokenPipeError:  # `collab watch ... | head`
+            except BrokenPipeError:  # `collab watch ... | head`: end quietly, like other Unix tools
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
                 stop.set()
 
     note = _client(args, args.note, since=args.since, wait=False)
@@ -252,7 +253,10 @@ def cmd_watch(args: argparse.Namespace) -> int:
             stop.set()
 
         note.on("deleted", on_deleted)
-        note.on("status", lambda up, detail: print(f"collab: {'connected' if up else detail}", file=sys.stderr))
+        note.on(
+            "status",
+            lambda up, detail: detail == "closed" or print(f"collab: {'connected' if up else detail}", file=sys.stderr),
+        )
         note.wait_connected(args.timeout)
         while not stop.wait(0.2):
             pass
