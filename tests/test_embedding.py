@@ -41,6 +41,9 @@ TRANSPORTS = ["websocket", "polling"]
 class HostSite(ServerProcess):
     """``python examples/host_site/app.py`` on a free port (the example site, gevent)."""
 
+    def command(self) -> list[str]:
+        return [sys.executable, str(EXAMPLE), "--port", str(self.port), "--database", self.database]
+
     def start(self, timeout: float = 20.0) -> HostSite:
         env = {
             **os.environ,
@@ -49,7 +52,7 @@ class HostSite(ServerProcess):
             "COLLAB_SECRET_KEY": SECRET,
             **self.env,
         }
-        cmd = [sys.executable, str(EXAMPLE), "--port", str(self.port), "--database", self.database]
+        cmd = self.command()
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()/kill()
         self.proc = subprocess.Popen(cmd, cwd=self.tmp_path, env=env, stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
@@ -64,6 +67,21 @@ class HostSite(ServerProcess):
             time.sleep(0.1)
         self.kill()
         raise RuntimeError(f"the example site did not answer within {timeout}s:\n{self.log()}")
+
+
+class ThreadingHostSite(HostSite):
+    """The example site served by Werkzeug's threaded server (no gevent), as during development."""
+
+    SCRIPT = (
+        "import importlib.util, sys\n"
+        "spec = importlib.util.spec_from_file_location('host_site', sys.argv[1])\n"
+        "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
+        "app = m.create_app({'SOCKETIO_ASYNC_MODE': 'threading', 'COLLAB_DATABASE': sys.argv[3]})\n"
+        "app.extensions['socketio'].run(app, port=int(sys.argv[2]), allow_unsafe_werkzeug=True, log_output=False)\n"
+    )
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-c", self.SCRIPT, str(EXAMPLE), str(self.port), self.database]
 
 
 @pytest.fixture(scope="module")
@@ -455,6 +473,38 @@ def test_note_created_is_sent_once(site: HostSite, note: str) -> None:
     alice, _, _ = _signal_story(site, note)
     got = _activity(site, note, alice, lambda got: any(e["event"] == "member_left" for e in got))
     assert [e["event"] for e in got].count("note_created") == 1, got
+
+
+# -- threading mode ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_threading_mode_keeps_each_connections_order(tmp_path: Path, transport: str) -> None:
+    """The example under Werkzeug's threads, with async_handlers=False as the docs advise: join then
+    stroke sent back to back, without waiting for the join's ack, are handled in order. (With
+    async_handlers=True the order is not guaranteed, but a wrong order is too rare to show here.)"""
+    with ThreadingHostSite(tmp_path) as srv:
+        c = Client(srv.url, transport=transport, cookie=cookie_header(logged_in(srv)))
+        acks: list[tuple[str, Any]] = []
+        done = threading.Event()
+        rounds = 30
+
+        def keep(kind: str) -> Callable[[Any], None]:
+            def on_ack(ack: Any) -> None:
+                acks.append((kind, ack))
+                if len(acks) == 2 * rounds:
+                    done.set()
+
+            return on_ack
+
+        try:
+            for i in range(rounds):
+                note = f"order-{uuid.uuid4().hex[:8]}-{i}"
+                c.sio.emit("join", {"note": note}, namespace=NS, callback=keep("join"))
+                c.sio.emit("stroke", stroke(note, "s"), namespace=NS, callback=keep("stroke"))
+            assert done.wait(30), f"{len(acks)} acks of {2 * rounds}"
+        finally:
+            c.close()
+        assert [a for _, a in acks if not a.get("ok")] == []
+        assert sorted(a["seq"] for k, a in acks if k == "stroke") == [1] * rounds
 
 
 # -- cross-origin ------------------------------------------------------------------------------------

@@ -150,7 +150,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
 
     # The site's own Socket.IO server, with the site's own settings.
-    socketio = SocketIO(app, async_mode=app.config["SOCKETIO_ASYNC_MODE"])
+    mode = app.config["SOCKETIO_ASYNC_MODE"]
+    # In threading mode, async_handlers=False keeps each connection's events in order (docs/embedding.md).
+    socketio = SocketIO(app, async_mode=mode, async_handlers=mode != "threading")
     collab.init_app(app, socketio=socketio)  # whiteboards at /whiteboard, sockets on /notes
     _watch_signals(app)
 
