@@ -177,3 +177,40 @@ def test_strokes_left_by_a_closed_tab_are_sent_once(server: ServerProcess, opene
     assert again.evaluate("Object.keys(localStorage).filter(k => k.startsWith('collab.outbox.')).length") == 0
     assert sorted(stroke_ids(again, pending=True)) == sorted([kept, late["id"]])
     console.assert_clean()
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_catch_up_after_a_dropped_connection(
+    server: ServerProcess, opener: Opener, console: Console, transport: str
+) -> None:
+    """Ada's connection drops while Bob draws and erases; she draws too. Back online, her page
+    catches up (join with since) and ends in exactly the server's state."""
+    note = fresh_note()
+    url = page_url(server, note, transport)
+    ada = opener.page(url, "Ada")
+    bob = opener.page(url, "Bob")
+    old = draw(bob, LINE_A)
+    wait_ids(ada, [old])
+
+    ada.evaluate("() => { const m = window.collab.sync.socket.io; m.reconnection(false); m.engine.close(); }")
+    ada.wait_for_selector("#status:not([data-state=connected])")
+    new = draw(bob, LINE_B)
+    bob.keyboard.press("e")
+    bob.mouse.move(380, 290)
+    bob.mouse.down()
+    bob.mouse.move(380, 310, steps=3)
+    bob.mouse.up()
+    wait_connected(bob)
+    mine = draw(ada, [(600.0, 150.0), (800.0, 150.0)])
+    assert ada.get_attribute("#status", "data-waiting") == "1"
+
+    ada.evaluate("() => { const s = window.collab.sync.socket; s.io.reconnection(true); s.connect(); }")
+    wait_connected(ada)
+    rows = stored(server, note)
+    assert [s["id"] for s in rows] == [new, mine]
+    wait_ids(ada, [new, mine])
+    wait_ids(bob, [new, mine])
+    seq = requests.get(f"{server.url}/api/notes/{note}", timeout=10).json()["seq"]
+    assert ada.evaluate("window.collab.sync.replica.seq") == seq == 4
+    wait_ink(ada, 380, 300, present=False)
+    console.assert_clean()
