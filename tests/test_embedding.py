@@ -84,6 +84,17 @@ class ThreadingHostSite(HostSite):
         return [sys.executable, "-c", self.SCRIPT, str(EXAMPLE), str(self.port), self.database]
 
 
+class GunicornHostSite(HostSite):
+    """The example site under gunicorn with gevent-websocket's worker, as docs/embedding.md shows."""
+
+    def command(self) -> list[str]:
+        factory = f"app:create_app({{'COLLAB_DATABASE': {self.database!r}}})"
+        worker = "geventwebsocket.gunicorn.workers.GeventWebSocketWorker"
+        bind = f"127.0.0.1:{self.port}"
+        return [sys.executable, "-m", "gunicorn", "-k", worker, "-w", "1", "--bind", bind,
+                "--pythonpath", str(EXAMPLE.parent), factory]  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostSite]:
     with HostSite(tmp_path_factory.mktemp("host_site")) as srv:
@@ -473,6 +484,20 @@ def test_note_created_is_sent_once(site: HostSite, note: str) -> None:
     alice, _, _ = _signal_story(site, note)
     got = _activity(site, note, alice, lambda got: any(e["event"] == "member_left" for e in got))
     assert [e["event"] for e in got].count("note_created") == 1, got
+
+
+# -- under gunicorn -----------------------------------------------------------------------------------
+def test_the_example_under_gunicorn(tmp_path: Path) -> None:
+    with GunicornHostSite(tmp_path) as srv:
+        cookie = cookie_header(logged_in(srv, "bob"))
+        for transport in TRANSPORTS:
+            c = Client(srv.url, transport=transport, cookie=cookie)
+            try:
+                assert c.sio.transport() == transport
+                assert c.call("join", {"note": "under-gunicorn"})["role"] == "edit"
+                assert c.call("chat", {"text": "hi"}, namespace="/") == {"ok": True}
+            finally:
+                c.close()
 
 
 # -- threading mode ----------------------------------------------------------------------------------
