@@ -28,8 +28,7 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario("s4", "S4 idle: 5,000 connections joined (500 rooms x 10) and held",
                  {"mode": "idle", "connections": 5000, "clients": 10, "connectConcurrency": 100}),
         Scenario("s1-polling", "S1 over HTTP long-polling only",
-                 {"mode": "run", "rooms": 10, "clients": 10, "rate": 5, "points": 32, "transports": "polling",
-                  "drain": 5}),
+                 {"mode": "run", "rooms": 10, "clients": 10, "rate": 5, "points": 32, "transports": "polling"}),
     )
 }  # fmt: skip
 
