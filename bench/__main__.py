@@ -76,6 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ARG",
         help="extra argument to naive_relay.py, e.g. --naive-arg=--nodelay",
     )
+    p.add_argument(
+        "--profile",
+        action="store_true",
+        help="sample the Python servers with py-spy during the (first) measured window",
+    )
     p.add_argument("--out", type=Path, default=None, help="raw records go here [bench/results/<time>.json]")
     return p  # fmt: skip
 
@@ -155,6 +160,11 @@ def main(argv: list[str] | None = None) -> int:
                             collab_env={k: str(v) for k, v in _kv(args.collab_env, "--collab-env").items()},
                             collab_args=args.collab_arg,
                             naive_args=args.naive_arg,
+                            profile_to=(
+                                out_path.with_name(f"{out_path.stem}-{scen}-{target}-run{i + 1}.pyspy.txt")
+                                if args.profile
+                                else None
+                            ),
                         )
                         rec["run"] = i
                         _progress(rec)
@@ -194,6 +204,14 @@ def _progress(rec: dict[str, Any]) -> None:
     s = rec["summary"]
     brief = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in s.items() if k != "steps"}
     print(f"bench:   {json.dumps(brief)}", file=sys.stderr, flush=True)
+    prof = rec.get("profile")
+    if prof and "self" in prof:
+        print(f"bench:   py-spy ({prof['samples']} samples, {prof['file']}), self time:", file=sys.stderr)
+        for frame, pct in prof["self"][:12]:
+            print(f"bench:     {pct:5.1f}%  {frame}", file=sys.stderr)
+        print("bench:   including callees:", file=sys.stderr)
+        for frame, pct in prof["inclusive"][:15]:
+            print(f"bench:     {pct:5.1f}%  {frame}", file=sys.stderr)
 
 
 def _save(path: Path, doc: dict[str, Any]) -> None:

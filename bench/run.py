@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import procstat
+from . import procstat, profile
 from .scenarios import SCENARIOS
 from .servers import BENCH, Server
 
@@ -45,9 +45,11 @@ def raise_nofile(wanted: int = 20_000) -> tuple[int, int]:
 class _Events(threading.Thread):
     """Reads the generator's stderr: ``@bench {...}`` events sample the server; the rest is kept."""
 
-    def __init__(self, proc: subprocess.Popen[str], server: Server) -> None:
+    def __init__(self, proc: subprocess.Popen[str], server: Server, profile_to: Path | None, window: float) -> None:
         super().__init__(daemon=True)
         self.proc, self.server = proc, server
+        self.profile_to, self.window = profile_to, window
+        self.profiler: subprocess.Popen[bytes] | None = None
         self.cpu: dict[int, procstat.CpuWindow] = {}
         self.samples: dict[str, int] = {}
         self.other: list[str] = []
@@ -66,6 +68,8 @@ class _Events(threading.Thread):
                 if name == "measure_start":
                     w = self.cpu[ev["phase"]] = procstat.CpuWindow(pid)
                     w.start()
+                    if self.profile_to is not None and self.profiler is None:
+                        self.profiler = profile.start(pid, self.window, self.profile_to)
                 elif name == "measure_end":
                     self.cpu[ev["phase"]].stop()
                     self.samples[f"rss_kb_phase{ev['phase']}"] = procstat.status_kb(pid)
@@ -89,6 +93,7 @@ def run_one(
     collab_env: dict[str, str] | None = None,
     collab_args: list[str] | None = None,
     naive_args: list[str] | None = None,
+    profile_to: Path | None = None,
     timeout: float = 1200.0,
 ) -> dict[str, Any]:
     """One run: returns ``{"scenario", "target", "loadgen": {...}, "server": {...}, "summary": {...}}``."""
@@ -107,7 +112,9 @@ def run_one(
             text=True,
             cwd=BENCH,
         )
-        events = _Events(proc, server)
+        if target == "node":
+            profile_to = None  # py-spy samples Python processes only
+        events = _Events(proc, server, profile_to, float(opts.get("duration", 10)))
         events.start()
         t0 = time.monotonic()
         watchdog = threading.Timer(timeout, proc.kill)  # stderr is the events thread's: no communicate()
@@ -138,6 +145,12 @@ def run_one(
             **events.samples,
         }
         record["seconds"] = time.monotonic() - t0
+        if events.profiler is not None and profile_to is not None:
+            try:
+                events.profiler.wait(30)
+                record["profile"] = {"file": str(profile_to), **profile.top(profile_to)}
+            except (subprocess.TimeoutExpired, OSError) as exc:
+                record["profile"] = {"error": f"py-spy: {exc}"}
         record["summary"] = summarize(record, rss0)
     finally:
         code = server.stop()
