@@ -33,6 +33,7 @@ export class Sync {
       this.changed();
       this.pump();
     };
+    if (this.outbox.entries.length) queueMicrotask(() => this.on.adopted?.(this.outbox.entries.length));
     this.me = null;
     this.role = "edit";
     this.joined = false;

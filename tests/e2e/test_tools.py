@@ -210,3 +210,39 @@ def test_a_view_only_share_link(server: ServerProcess, opener: Opener, console: 
     wait_ids(viewer, [seen])  # the viewer sees Ada's stroke but added none
     assert [s["id"] for s in note_state(server, note)["strokes"]] == [seen]
     console.assert_clean()
+
+
+def test_on_a_phone_touch_draws_and_two_fingers_zoom(
+    server: ServerProcess, opener: Opener, console: Console, artifacts: Path
+) -> None:
+    note = fresh_note()
+    ctx = opener.browser.new_context(
+        viewport={"width": 390, "height": 800}, device_scale_factor=3, is_mobile=True, has_touch=True
+    )
+    opener.contexts.append(ctx)
+    ctx.add_init_script("localStorage.setItem('collab.name', 'Pat')")
+    page = opener.page(f"{server.url}/n/{note}", ctx=ctx)
+    assert page.is_visible("#toolbar") and page.is_visible("#undo")
+    box = page.locator("#toolbar").bounding_box()
+    assert box is not None and box["y"] > 600 and box["x"] >= 0  # the toolbar sits at the bottom
+    cdp = ctx.new_cdp_session(page)
+
+    def touch(kind: str, *pts: tuple[float, float]) -> None:
+        cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [{"x": x, "y": y} for x, y in pts]})
+
+    touch("touchStart", (60, 300))
+    for i in range(1, 16):
+        touch("touchMove", (60 + i * 16, 300))
+    touch("touchEnd")
+    wait_connected(page)
+    rows = note_state(server, note)["strokes"]
+    assert len(rows) == 1 and rows[0]["points"][0] == [60, 300]
+
+    touch("touchStart", (150, 450), (250, 450))
+    for i in range(1, 10):
+        touch("touchMove", (150 - i * 6, 450), (250 + i * 6, 450))
+    touch("touchEnd")
+    assert page.evaluate("window.collab.view.z") > 1.3
+    assert len(note_state(server, note)["strokes"]) == 1  # the pinch drew nothing
+    shot(page, artifacts, "phone")
+    console.assert_clean()
