@@ -52,3 +52,67 @@ def patch_engineio(max_decode_packets: int) -> None:
         payload.Payload.max_decode_packets = max_decode_packets
     if eio_socket.Socket.poll is not _capped_poll:
         eio_socket.Socket.poll = _capped_poll  # type: ignore[method-assign]
+
+
+def _xor_mask(self: Any, payload: bytes | bytearray) -> bytearray:
+    """gevent-websocket's (un)masking, as one big-integer XOR instead of a loop per byte."""
+    n = self.length
+    if n == 0:
+        return bytearray()
+    mask = (bytes(self.mask) * (n // 4 + 1))[:n]
+    return bytearray((int.from_bytes(payload[:n], "little") ^ int.from_bytes(mask, "little")).to_bytes(n, "little"))
+
+
+def speed_up_gevent_websocket() -> None:
+    """Replace gevent-websocket's per-byte Python masking loop (idempotent).
+
+    UTF-8 validation is sped up by installing ``wsaccel``, which gevent-websocket
+    picks up by itself.
+    """
+    try:
+        from geventwebsocket.websocket import Header
+    except ImportError:
+        return
+    if Header.mask_payload is not _xor_mask:
+        Header.mask_payload = _xor_mask  # type: ignore[method-assign]
+        Header.unmask_payload = _xor_mask  # type: ignore[method-assign]
+
+
+def websocket_fallback(eio_server: Any) -> None:
+    """Under gevent, serve WebSocket with gevent-websocket when the server offers it, else simple-websocket.
+
+    With gevent-websocket installed, Engine.IO insists on its handler and fails
+    an upgrade under servers that lack it (``gunicorn -k gevent``). This serves
+    such requests with simple-websocket instead: slower, but working.
+    """
+    if getattr(eio_server, "async_mode", None) != "gevent":
+        return
+    from engineio.async_drivers import gevent as eio_gevent
+
+    fast = eio_gevent.WebSocketWSGI
+    if getattr(fast, "__name__", "") == "WebSocketWSGIWithFallback":
+        return
+    from engineio.async_drivers._websocket_wsgi import SimpleWebSocketWSGI
+
+    class SlowWebSocketWSGI(SimpleWebSocketWSGI):  # type: ignore[misc]
+        def __init__(self, handler: Any, server: Any) -> None:
+            import gevent.event
+            import gevent.selectors
+
+            super().__init__(
+                handler,
+                server,
+                thread_class=eio_gevent.Thread,
+                event_class=gevent.event.Event,
+                selector_class=gevent.selectors.DefaultSelector,
+            )
+
+    class WebSocketWSGIWithFallback:
+        def __init__(self, handler: Any, server: Any) -> None:
+            self.handler, self.server = handler, server
+
+        def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+            impl = fast if "wsgi.websocket" in environ else SlowWebSocketWSGI
+            return impl(self.handler, self.server)(environ, start_response)
+
+    eio_server._async = {**eio_server._async, "websocket": WebSocketWSGIWithFallback}

@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 from flask import Flask, request
 from flask_socketio import SocketIO
 
-from . import signals
-from ._compat import patch_engineio
+from . import _json, signals
+from ._compat import patch_engineio, speed_up_gevent_websocket, websocket_fallback
 from .access import ShareLinks
 from .committer import Committer
 from .config import DEFAULTS
@@ -89,8 +89,13 @@ class CollabState:
     def signal(self, name: str, **kwargs: Any) -> None:
         """Send one of :mod:`collab.signals` with this app as sender."""
         sig = signals.BY_NAME[name]
-        if sig.receivers:
-            sig.send(self.app, **kwargs)
+        if not sig.receivers:
+            return
+        try:
+            with self.app.app_context():
+                sig.send(self.app, **kwargs)
+        except Exception:  # a host's receiver must not break the event that sent it
+            log.exception("a receiver of signal %s raised; collab carries on", name)
 
     def socketio_path(self) -> str:
         """The URL path of the Socket.IO endpoint, as the page must use it."""
@@ -224,6 +229,9 @@ class Collab:
             socketio = self._make_socketio(app, config)
         elif getattr(socketio, "server", None) is None:
             raise ConfigError("call socketio.init_app(app) before collab.init_app(app, socketio=socketio)")
+        if socketio.server.eio.async_mode == "gevent":
+            speed_up_gevent_websocket()
+            websocket_fallback(socketio.server.eio)
         store = open_store(
             config["COLLAB_DATABASE"],
             oplog_keep=int(config["COLLAB_OPLOG_KEEP"]),
@@ -252,6 +260,8 @@ class Collab:
             max_http_buffer_size=int(config["COLLAB_MAX_MESSAGE_BYTES"]),
             ping_interval=float(config["COLLAB_PING_INTERVAL"]),
             ping_timeout=float(config["COLLAB_PING_TIMEOUT"]),
-            # Threads do not start in arrival order; one thread per connection keeps order.
-            async_handlers=mode != "threading",
+            json=_json,
+            # Each connection's events run inline, in its own reader: in arrival order, and
+            # without a task per event. Connections still run concurrently.
+            async_handlers=False,
         )

@@ -73,3 +73,5 @@ class JoinState:
     strokes: list[dict[str, Any]] | None
     ops: list[dict[str, Any]] | None
     reset: bool = False
+    #: True when this join created the note.
+    created: bool = False

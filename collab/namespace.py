@@ -89,7 +89,7 @@ class NotesNamespace(flask_socketio.Namespace):
             limit = cfg["COLLAB_MAX_CONNECTIONS_PER_IP"]
             if limit and self.per_ip.get(ip, 0) >= limit:
                 raise RateLimited(f"too many connections from {ip} (limit {limit}); close some and retry")
-            identity = self.state.identify_socket(parsed)
+            identity = self._identify(parsed)
         except CollabError as exc:
             log.info("connect refused sid=%s ip=%s code=%s: %s", sid, ip, exc.code, exc.message)
             if self.state.metrics is not None:
@@ -120,6 +120,15 @@ class NotesNamespace(flask_socketio.Namespace):
             self.state.presence.heartbeat()  # before this process's first member is listed
             self._presence_loop = self.state.runtime.spawn(self._keep_presence)
         log.info("connect sid=%s ip=%s name=%r", sid, ip, peer["name"])
+
+    def _identify(self, parsed: protocol.Auth) -> Any:
+        try:
+            return self.state.identify_socket(parsed)
+        except CollabError:
+            raise
+        except Exception:
+            log.exception("the identify hook raised; refusing the connection")
+            raise InternalError("the server could not identify you; try again later") from None
 
     def _client_ip(self) -> str:
         env = request.environ
@@ -162,10 +171,13 @@ class NotesNamespace(flask_socketio.Namespace):
             handler = self._handlers.get(event)
             if handler is None:
                 return BadRequest(f"unknown event {event!r}; see PROTOCOL.md for the events").to_ack()
-            # Flask-SocketIO's dispatcher gives the handler a request context (for hooks).
-            ack = self.socketio._handle_event(  # type: ignore[union-attr]
-                self._guarded, event, self.namespace, sid, event, handler, conn, data, mine
-            )
+            if event == "join":
+                # Flask-SocketIO's dispatcher gives the authorize hook a request context.
+                ack = self.socketio._handle_event(  # type: ignore[union-attr]
+                    self._guarded, event, self.namespace, sid, event, handler, conn, data, mine
+                )
+            else:  # the hot path: ops, cursors and drafts need no request context
+                ack = self._guarded(event, handler, conn, data, mine)
             if self.state.metrics is not None:
                 self.state.metrics.event(event, ack)
             refused = isinstance(ack, dict) and ack.get("error", {}).get("code") == "rate_limited"
@@ -268,7 +280,7 @@ class NotesNamespace(flask_socketio.Namespace):
                 self.leave_room(conn.sid, note)
             raise NotFound(f"note {note!r} does not exist")
         conn.notes[note] = role
-        if st.note.seq == 0 and st.note.created == st.note.updated and since is None:
+        if st.created:
             self.state.signal("note_created", note=st.note)
         peers, changed = self.state.presence.add(note, conn.peer)
         ack = protocol.ok(note=st.note.as_ref(), seq=st.note.seq, peer=conn.sid, peers=peers, role=role)

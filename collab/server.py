@@ -10,6 +10,7 @@ import argparse
 import logging
 import os
 import signal
+import socket
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -92,11 +93,13 @@ def serve(argv: Sequence[str] | None = None, prog: str = "app.py") -> int:
     log.info("serving on http://%s:%d (async mode %s)", args.host, args.port, args.async_mode)
     print(f"collab: serving http://{args.host}:{args.port}/ (Ctrl+C to stop)", file=sys.stderr, flush=True)
     _install_stop(socketio, state)
-    run_kwargs: dict[str, Any] = {"host": args.host, "port": args.port, "log_output": False}
-    if args.async_mode == "threading":
-        run_kwargs["allow_unsafe_werkzeug"] = True
     try:
-        socketio.run(app, **run_kwargs)
+        if args.async_mode == "gevent":
+            _serve_gevent(app, args.host, args.port)
+        elif args.async_mode == "eventlet":
+            _serve_eventlet(app, args.host, args.port)
+        else:
+            socketio.run(app, host=args.host, port=args.port, log_output=False, allow_unsafe_werkzeug=True)
     except KeyboardInterrupt:
         pass
     finally:
@@ -104,6 +107,48 @@ def serve(argv: Sequence[str] | None = None, prog: str = "app.py") -> int:
         state.close()
         log.info("stopped cleanly")
     return 0
+
+
+def listener(host: str, port: int, backlog: int = 2048) -> socket.socket:
+    """A listening socket with TCP_NODELAY, which every accepted socket inherits.
+
+    Without it, Nagle's algorithm holds back a small broadcast until the
+    client's delayed ACK (about 40 ms): neither gevent's, eventlet's nor
+    Werkzeug's server sets it.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.bind((host, port))
+    sock.listen(backlog)
+    return sock
+
+
+def _serve_gevent(app: Any, host: str, port: int) -> None:
+    from gevent import pywsgi
+
+    try:
+        from geventwebsocket.handler import WebSocketHandler as handler_class
+    except ImportError:  # simple-websocket then serves WebSocket (slower, see docs/performance.md)
+        handler_class = pywsgi.WSGIHandler
+    import gevent
+
+    server = pywsgi.WSGIServer(listener(host, port), app, handler_class=handler_class, log=None)
+    # gevent runs signal handlers in a greenlet of their own, where raising would not
+    # reach serve_forever: stop the server instead (closes the listener, then returns).
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        gevent.signal_handler(signum, server.stop, 5)
+    server.serve_forever()
+
+
+def _serve_eventlet(app: Any, host: str, port: int) -> None:
+    import eventlet
+    import eventlet.wsgi
+
+    sock = listener(host, port)
+    # eventlet's default pool (max_size=1024) silently stops accepting past 1,024 connections
+    eventlet.wsgi.server(sock, app, log_output=False, max_size=100_000)
 
 
 def _install_stop(socketio: Any, state: Any) -> None:

@@ -18,7 +18,7 @@ pids=()
 trap 'kill -TERM "${pids[@]}" 2>/dev/null; wait' INT TERM EXIT
 for ((i = 0; i < n; i++)); do
   port=$((base + i))
-  gunicorn -k gevent -w 1 --bind "127.0.0.1:$port" --graceful-timeout 20 wsgi:app &
+  gunicorn -k geventwebsocket.gunicorn.workers.GeventWebSocketWorker -w 1 --bind "127.0.0.1:$port" --graceful-timeout 20 wsgi:app &
   pids+=($!)
 done
 wait

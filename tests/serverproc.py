@@ -39,6 +39,7 @@ class ServerProcess:
         env: dict[str, str] | None = None,
         port: int | None = None,
         args: list[str] | None = None,
+        prefix: str = "",
     ) -> None:
         self.tmp_path = Path(tmp_path)
         self.async_mode = async_mode
@@ -46,6 +47,10 @@ class ServerProcess:
         self.env = dict(env or {})
         self.port = port or free_port()
         self.args = list(args or [])
+        #: ``COLLAB_URL_PREFIX`` of the server; ``/healthz`` lives under it.
+        self.prefix = prefix.rstrip("/")
+        if self.prefix:
+            self.env.setdefault("COLLAB_URL_PREFIX", self.prefix)
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = self.tmp_path / f"server-{self.port}.log"
         self._log: Any = None
@@ -72,7 +77,7 @@ class ServerProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.log()}")
             try:
-                if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
+                if requests.get(self.url + self.prefix + "/healthz", timeout=1).status_code == 200:
                     return self
             except requests.RequestException:
                 pass

@@ -475,11 +475,6 @@ def test_the_site_receives_collab_signals(site: HostSite, note: str) -> None:
     assert got[-1] == {"event": "note_deleted", "note": note}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core bug (collab/namespace.py _join): note_created is sent again when a second member joins a note "
-    "that has no op yet (seq 0), not only when the join created it",
-)
 def test_note_created_is_sent_once(site: HostSite, note: str) -> None:
     alice, _, _ = _signal_story(site, note)
     got = _activity(site, note, alice, lambda got: any(e["event"] == "member_left" for e in got))

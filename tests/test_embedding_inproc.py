@@ -264,11 +264,6 @@ def test_identify_may_refuse_a_connection(apps: list[Flask], tmp_path: Path) -> 
     assert call(ok, "join", {"note": "n"})["role"] == "edit"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core bug (collab/namespace.py on_connect): an exception other than CollabError in the identify hook "
-    "escapes; over a real server the client gets no answer and waits for its connect timeout",
-)
 def test_a_failing_identify_hook_refuses_the_connection(apps: list[Flask], tmp_path: Path) -> None:
     app = _identify_app(apps, tmp_path, ValueError("a bug in the host's identify hook"))
     refused = app.extensions["socketio"].test_client(app, namespace=NS, auth={"token": "refuse"})
@@ -309,11 +304,6 @@ def test_share_tokens_made_by_the_host(apps: list[Flask], tmp_path: Path, monkey
 
 
 # -- signals and docs --------------------------------------------------------------------------------
-@pytest.mark.xfail(
-    strict=True,
-    reason="core bug (collab/extension.py CollabState.signal): an exception in a host's receiver escapes into "
-    "the event; a join is then acked 'internal' although the connection did join",
-)
 def test_a_failing_signal_receiver_does_not_break_the_event(apps: list[Flask], tmp_path: Path) -> None:
     from collab import signals
 

@@ -17,7 +17,7 @@ Schema (created on first start; ``collab_meta.schema_version`` records it, see
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import logging
 import secrets
 import time
@@ -36,6 +36,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     create_engine,
     delete,
     event,
@@ -47,6 +48,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from .. import _json
 from ..errors import ConfigError, NotFound, StoreUnavailable, TooLarge
 from ..model import JoinState, NoteInfo, OpRequest
 from .base import Store
@@ -101,7 +103,7 @@ meta_t = Table(
     Column("value", Text, nullable=False),
 )
 
-_dumps = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+_dumps = _json.dumps
 
 
 def normalize_url(url: str) -> str:
@@ -126,7 +128,7 @@ def _note_info(row: Any) -> NoteInfo:
 
 def _stroke_out(stroke_id: str, seq: int, peer: str, data: str) -> dict[str, Any]:
     out: dict[str, Any] = {"type": "stroke", "seq": seq, "peer": peer, "id": stroke_id}
-    out.update(json.loads(data))
+    out.update(_json.loads(data))
     return out
 
 
@@ -154,6 +156,7 @@ class SQLStore(Store):
         self.max_strokes = max_strokes
         self.busy_timeout = sqlite_busy_timeout
         self.engine = self._make_engine(parsed, sqlite_synchronous, pool_size)
+        self._prepare()
         self.shared = self.dialect == "postgresql"
         try:
             self._create_schema()
@@ -246,19 +249,57 @@ class SQLStore(Store):
         for req, (op, dup, err) in zip(batch, outcome, strict=True):
             req.op, req.duplicate, req.error = op, dup, err
 
+    def _prepare(self) -> None:
+        """Build the hot path's statements once (SQLAlchemy then reuses their compiled form)."""
+        s, o, n = strokes_t.c, ops_t.c, notes_t.c
+        self._q_lock = (
+            select(n.id, n.seq, n.stroke_count, n.log_start)
+            .where(n.id.in_(bindparam("ids", expanding=True)))
+            .order_by(n.id)
+            .with_for_update()
+        )
+        self._q_known = select(s.stroke_id, s.seq, s.peer).where(
+            s.note_id == bindparam("n"), s.stroke_id.in_(bindparam("ids", expanding=True))
+        )
+        self._u_remove = (
+            update(strokes_t)
+            .where(s.note_id == bindparam("n"), s.stroke_id == bindparam("i"), s.alive.is_(True))
+            .values(alive=False)
+        )
+        self._u_clear = update(strokes_t).where(s.note_id == bindparam("n"), s.alive.is_(True)).values(alive=False)
+        self._i_stroke = insert(strokes_t)
+        self._i_op = insert(ops_t)
+        self._u_note = (
+            update(notes_t)
+            .where(n.id == bindparam("n"))
+            .values(seq=bindparam("s"), stroke_count=bindparam("c"), updated_at=bindparam("t"))
+        )
+        self._d_ops = delete(ops_t).where(o.note_id == bindparam("n"), o.seq < bindparam("s"))
+        self._u_log_start = update(notes_t).where(n.id == bindparam("n")).values(log_start=bindparam("s"))
+
     def _apply(self, conn: Connection, batch: Sequence[OpRequest]) -> list[tuple[Any, bool, Any]]:
+        """Assign seqs in order; a constant number of statements per batch, whatever its size.
+
+        Strokes of the batch are inserted together at the end; until then the
+        batch's own strokes live in ``mine`` (so a remove or clear later in the
+        batch sees them), and strokes already stored are looked up once per note.
+        """
         now = time.time()
         ids = sorted({r.note for r in batch})
-        rows = conn.execute(
-            select(notes_t.c.id, notes_t.c.seq, notes_t.c.stroke_count, notes_t.c.log_start)
-            .where(notes_t.c.id.in_(ids))
-            .order_by(notes_t.c.id)
-            .with_for_update()
-        ).all()
+        rows = conn.execute(self._q_lock, {"ids": ids}).all()
         # note id -> [seq, stroke_count, log_start, first seq of this batch]
         state: dict[str, list[int]] = {r.id: [r.seq, r.stroke_count, r.log_start, r.seq] for r in rows}
+        wanted: dict[str, set[str]] = {}
+        for r in batch:
+            if r.kind == "stroke" and r.note in state:
+                wanted.setdefault(r.note, set()).add(r.stroke["id"])  # type: ignore[index]
+        stored: dict[tuple[str, str], tuple[int, str]] = {}
+        for note_id, want in wanted.items():
+            for k in conn.execute(self._q_known, {"n": note_id, "ids": sorted(want)}):
+                stored[(note_id, k.stroke_id)] = (k.seq, k.peer)
+        mine: dict[tuple[str, str], dict[str, Any]] = {}  # strokes added by this batch, by (note, id)
+        new_ops: list[dict[str, Any]] = []
         out: list[tuple[Any, bool, Any]] = []
-        s, o = strokes_t.c, ops_t.c
         for req in batch:
             st = state.get(req.note)
             if st is None:
@@ -267,68 +308,86 @@ class SQLStore(Store):
             if req.kind == "stroke":
                 stroke = req.stroke
                 assert stroke is not None
-                found = conn.execute(
-                    select(s.seq, s.peer).where(s.note_id == req.note, s.stroke_id == stroke["id"])
-                ).first()
-                if found is not None:
-                    out.append(({"type": "stroke", "seq": found.seq, "peer": found.peer}, True, None))
+                key = (req.note, stroke["id"])
+                row = mine.get(key)
+                known = (row["seq"], row["peer"]) if row is not None else stored.get(key)
+                if known is not None:
+                    out.append(({"type": "stroke", "seq": known[0], "peer": known[1]}, True, None))
                     continue
                 if self.max_strokes is not None and st[1] >= self.max_strokes:
                     out.append((None, False, TooLarge(f"the note holds its limit of {self.max_strokes} strokes")))
                     continue
                 st[0] += 1
                 st[1] += 1
-                data = {k: stroke[k] for k in ("color", "width", "points", "tool")}  # type: ignore[literal-required]
-                conn.execute(
-                    insert(strokes_t).values(
-                        note_id=req.note,
-                        stroke_id=stroke["id"],
-                        seq=st[0],
-                        peer=req.peer,
-                        alive=True,
-                        data=_dumps(data),
-                    )
-                )
-                conn.execute(
-                    insert(ops_t).values(
-                        note_id=req.note, seq=st[0], kind="stroke", stroke_id=stroke["id"], peer=req.peer, at=now
-                    )
+                data = {
+                    "color": stroke["color"],
+                    "width": stroke["width"],
+                    "points": stroke["points"],
+                    "tool": stroke["tool"],
+                }
+                mine[key] = {
+                    "note_id": req.note, "stroke_id": stroke["id"], "seq": st[0], "peer": req.peer,
+                    "alive": True, "data": _dumps(data),
+                }  # fmt: skip
+                new_ops.append(
+                    {
+                        "note_id": req.note,
+                        "seq": st[0],
+                        "kind": "stroke",
+                        "stroke_id": stroke["id"],
+                        "peer": req.peer,
+                        "at": now,
+                    }
                 )
                 out.append(({"type": "stroke", "seq": st[0], "peer": req.peer, **stroke}, False, None))
             elif req.kind == "remove":
-                hit = conn.execute(
-                    update(strokes_t)
-                    .where(s.note_id == req.note, s.stroke_id == req.stroke_id, s.alive.is_(True))
-                    .values(alive=False)
-                ).rowcount
+                row = mine.get((req.note, req.stroke_id))  # type: ignore[arg-type]
+                if row is not None:
+                    hit = row["alive"]
+                    row["alive"] = False
+                else:
+                    hit = conn.execute(self._u_remove, {"n": req.note, "i": req.stroke_id}).rowcount > 0
                 if not hit:
                     out.append((None, False, NotFound(f"the note holds no stroke with id {req.stroke_id!r}")))
                     continue
                 st[0] += 1
                 st[1] -= 1
-                conn.execute(
-                    insert(ops_t).values(
-                        note_id=req.note, seq=st[0], kind="remove", stroke_id=req.stroke_id, peer=req.peer, at=now
-                    )
+                new_ops.append(
+                    {
+                        "note_id": req.note,
+                        "seq": st[0],
+                        "kind": "remove",
+                        "stroke_id": req.stroke_id,
+                        "peer": req.peer,
+                        "at": now,
+                    }
                 )
                 out.append(({"type": "remove", "seq": st[0], "id": req.stroke_id, "peer": req.peer}, False, None))
             elif req.kind == "clear":
-                conn.execute(update(strokes_t).where(s.note_id == req.note, s.alive.is_(True)).values(alive=False))
+                conn.execute(self._u_clear, {"n": req.note})  # strokes stored before this batch
+                for (note_id, _), row in mine.items():  # and the batch's own, added before the clear
+                    if note_id == req.note:
+                        row["alive"] = False
                 st[0] += 1
                 st[1] = 0
-                conn.execute(insert(ops_t).values(note_id=req.note, seq=st[0], kind="clear", peer=req.peer, at=now))
+                new_ops.append(
+                    {"note_id": req.note, "seq": st[0], "kind": "clear", "stroke_id": None, "peer": req.peer, "at": now}
+                )
                 out.append(({"type": "clear", "seq": st[0], "peer": req.peer}, False, None))
             else:  # pragma: no cover - the namespace only builds the three kinds
                 raise ValueError(f"unknown op kind {req.kind!r}")
+        if mine:
+            conn.execute(self._i_stroke, list(mine.values()))
+        if new_ops:
+            conn.execute(self._i_op, new_ops)
         for note_id, (seq, count, log_start, first) in state.items():
             if seq == first:
                 continue
-            values: dict[str, Any] = {"seq": seq, "stroke_count": count, "updated_at": now}
+            conn.execute(self._u_note, {"n": note_id, "s": seq, "c": count, "t": now})
             new_start = self._compact_to(seq, log_start)
             if new_start != log_start:
-                conn.execute(delete(ops_t).where(o.note_id == note_id, o.seq < new_start))
-                values["log_start"] = new_start
-            conn.execute(update(notes_t).where(notes_t.c.id == note_id).values(**values))
+                conn.execute(self._d_ops, {"n": note_id, "s": new_start})
+                conn.execute(self._u_log_start, {"n": note_id, "s": new_start})
         return out
 
     def _compact_to(self, seq: int, log_start: int) -> int:
@@ -371,8 +430,10 @@ class SQLStore(Store):
         with self._guard():
             state = self._read_join(note_id, since)
             if state is None and create_title is not None:
-                self.create(note_id, create_title)  # a concurrent creator may win: fine
+                created = self.create(note_id, create_title) is not None  # a concurrent creator may win
                 state = self._read_join(note_id, since)
+                if state is not None and created:
+                    state = dataclasses.replace(state, created=True)
             return state
 
     def _read_join(self, note_id: str, since: int | None) -> JoinState | None:

@@ -1,0 +1,40 @@
+"""The JSON module collab gives Socket.IO for its packets: orjson when installed.
+
+Flask's JSON provider (Flask-SocketIO's default) builds a decoder per call and
+needs an app context; packets are plain data, so a plain fast codec serves.
+Anything orjson refuses (integers beyond 64 bits, say) is parsed by the
+standard library instead, so validation, not the parser, answers it.
+"""
+
+from __future__ import annotations
+
+import json as _std
+from typing import Any
+
+_orjson: Any
+try:
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - orjson is a listed dependency
+    _orjson = None
+
+JSONDecodeError = _std.JSONDecodeError
+
+
+def dumps(obj: Any, **_: Any) -> str:
+    """Compact JSON text of ``obj`` (keyword arguments such as ``separators`` are ignored)."""
+    if _orjson is not None:
+        try:
+            return _orjson.dumps(obj).decode()
+        except TypeError:
+            pass
+    return _std.dumps(obj, separators=(",", ":"))
+
+
+def loads(s: str | bytes, **_: Any) -> Any:
+    """Parse JSON text."""
+    if _orjson is not None:
+        try:
+            return _orjson.loads(s)
+        except _orjson.JSONDecodeError:
+            pass
+    return _std.loads(s)
