@@ -45,6 +45,12 @@ def build_parser(prog: str = "app.py") -> argparse.ArgumentParser:
     p.add_argument(
         "--log-level", default=env("COLLAB_LOG_LEVEL", "info"), help="debug, info, warning [COLLAB_LOG_LEVEL, info]"
     )
+    p.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default=env("COLLAB_LOG_FORMAT", "text"),
+        help="text lines or one JSON object per line [COLLAB_LOG_FORMAT, text]",
+    )
     return p
 
 
@@ -68,11 +74,9 @@ def serve(argv: Sequence[str] | None = None, prog: str = "app.py") -> int:
     """Parse ``argv``, patch for the async mode, build the app and serve until stopped."""
     args = build_parser(prog).parse_args(argv)
     patch_for(args.async_mode)
-    logging.basicConfig(
-        level=args.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
+    from .logs import setup
+
+    setup(args.log_level, args.log_format)
     from .errors import ConfigError
     from .factory import create_app
 
