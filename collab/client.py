@@ -53,6 +53,8 @@ __all__ = ["AsyncNoteClient", "ConnectionFailed", "NoteClient"]
 
 log = logging.getLogger("collab.client")
 
+#: Seconds one connection attempt may take before it is abandoned.
+CONNECT_TIMEOUT = 12.0
 #: Connect-time refusals that trying again will not fix.
 _PERMANENT = frozenset({"bad_request", "forbidden", "not_found", "too_large"})
 #: Events a callback may be registered for with :meth:`NoteClient.on`.
@@ -599,17 +601,41 @@ class NoteClient:
         sio.on("connect_error", on_connect_error, namespace=ns)
         with self._lock:
             self._gen = gen
+        # sio.connect() can hang for the length of a long poll (~50 s) when the
+        # link dies between the Engine.IO handshake and the namespace's answer
+        # (its clean-up joins the stuck poll), so it runs in its own thread and
+        # is abandoned after CONNECT_TIMEOUT.
+        outcome: list[BaseException | None] = []
+
+        def attempt() -> None:
+            try:
+                sio.connect(
+                    url,
+                    headers=dict(self.headers),
+                    auth=dict(self.auth) or None,
+                    transports=self.transports,
+                    namespaces=[ns],
+                    socketio_path=self.socketio_path,
+                    wait_timeout=5,
+                )
+            except BaseException as exc:  # noqa: BLE001 - handed to the engine thread
+                outcome.append(exc)
+                return
+            outcome.append(None)
+            if self._gen != gen or self._closed:  # given up on meanwhile: do not linger connected
+                self._abandon(sio)
+
+        worker = threading.Thread(target=attempt, name="collab-connect", daemon=True)
+        worker.start()
+        worker.join(CONNECT_TIMEOUT)
         try:
-            sio.connect(
-                url,
-                headers=dict(self.headers),
-                auth=dict(self.auth) or None,
-                transports=self.transports,
-                namespaces=[ns],
-                socketio_path=self.socketio_path,
-                wait_timeout=5,
-            )
-        except (socketio.exceptions.ConnectionError, ValueError, OSError) as exc:
+            if not outcome:
+                raise socketio.exceptions.ConnectionError(f"no answer within {CONNECT_TIMEOUT:g}s")
+            if outcome[0] is not None:
+                raise outcome[0]
+        except Exception as exc:  # noqa: BLE001 - any failure to connect is retried
+            with self._lock:
+                self._gen += 1  # whatever that attempt does later is ignored
             data = refusal[-1] if refusal else None
             detail = str(exc)
             code = None
