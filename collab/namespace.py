@@ -40,6 +40,19 @@ log = logging.getLogger("collab.socket")
 ROLES = ("edit", "view")
 
 
+class _Done:
+    """A stand-in for an event that is already set (no ordering needed)."""
+
+    def set(self) -> None:
+        pass
+
+    def is_set(self) -> bool:
+        return True
+
+
+_DONE = _Done()
+
+
 @dataclass(eq=False)
 class Connection:
     """What the server knows of one connected client."""
@@ -163,8 +176,12 @@ class NotesNamespace(flask_socketio.Namespace):
         conn = self.conns.get(sid)
         if conn is None:  # connected to another app's namespace or already gone
             return InternalError("this connection is not registered; reconnect").to_ack()
-        prev, mine = conn.tail, self.state.runtime.event()
-        conn.tail = mine
+        if self.socketio.server.async_handlers:  # type: ignore[union-attr]
+            # events of one connection may run concurrently: chain them in arrival order
+            prev, mine = conn.tail, self.state.runtime.event()
+            conn.tail = mine
+        else:  # handled inline by the connection's reader: already in order
+            prev, mine = None, _DONE
         try:
             if prev is not None and not prev.is_set():
                 prev.wait(self.state.store_timeout)
@@ -178,6 +195,8 @@ class NotesNamespace(flask_socketio.Namespace):
                 )
             else:  # the hot path: ops, cursors and drafts need no request context
                 ack = self._guarded(event, handler, conn, data, mine)
+            if not isinstance(ack, dict):  # Flask-SocketIO found no environ for this sid
+                ack = InternalError("this connection is not registered; reconnect").to_ack()
             if self.state.metrics is not None:
                 self.state.metrics.event(event, ack)
             refused = isinstance(ack, dict) and ack.get("error", {}).get("code") == "rate_limited"
