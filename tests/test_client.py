@@ -181,3 +181,19 @@ def test_closed_client_refuses_ops(server, note_id):
     c.close()
     with pytest.raises(CollabError, match="closed"):
         c.draw([(0, 0)])
+
+
+def test_client_and_cli_import_no_server_stack():
+    """``collab.client`` needs only the Socket.IO client; ``collab.cli`` imports nothing heavy before ``serve``."""
+    import subprocess
+    import sys
+
+    from serverproc import ROOT
+
+    code = (
+        "import sys, collab.cli; heavy = [m for m in ('flask', 'gevent', 'sqlalchemy', 'socketio') if m in sys.modules];"
+        "import collab.client; heavy += [m for m in ('flask', 'gevent', 'sqlalchemy', 'eventlet') if m in sys.modules];"
+        "print(heavy)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.strip() == "[]"
