@@ -191,8 +191,10 @@ def test_client_and_cli_import_no_server_stack():
     from serverproc import ROOT
 
     code = (
-        "import sys, collab.cli; heavy = [m for m in ('flask', 'gevent', 'sqlalchemy', 'socketio') if m in sys.modules];"
-        "import collab.client; heavy += [m for m in ('flask', 'gevent', 'sqlalchemy', 'eventlet') if m in sys.modules];"
+        "import sys, collab.cli\n"
+        "heavy = [m for m in ('flask', 'gevent', 'sqlalchemy', 'socketio') if m in sys.modules]\n"
+        "import collab.client\n"
+        "heavy += [m for m in ('flask', 'gevent', 'sqlalchemy', 'eventlet') if m in sys.modules]\n"
         "print(heavy)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
