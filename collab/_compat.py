@@ -116,3 +116,38 @@ def websocket_fallback(eio_server: Any) -> None:
             return impl(self.handler, self.server)(environ, start_response)
 
     eio_server._async = {**eio_server._async, "websocket": WebSocketWSGIWithFallback}
+
+
+def _send_ping_now(sock: Any) -> None:
+    from engineio import packet
+
+    if not sock.closing and not sock.closed:
+        sock.last_ping = __import__("time").time()
+        sock.send(packet.Packet(packet.PING))
+
+
+def _timer_schedule_ping(self: Any) -> None:
+    """``engineio.socket.Socket.schedule_ping`` on a hub timer instead of a sleeping greenlet.
+
+    Engine.IO keeps one greenlet per connection asleep for the whole ping
+    interval; a libev timer costs a few hundred bytes instead of a few KB. The
+    ping itself is sent from a short-lived greenlet, never from the hub, since a
+    send may close a timed-out socket and run disconnect handlers.
+    """
+    if self.last_ping:
+        self.last_ping = None
+        import gevent
+
+        timer = gevent.get_hub().loop.timer(self.server.ping_interval)
+
+        def fire() -> None:
+            timer.close()
+            gevent.spawn(_send_ping_now, self)
+
+        timer.start(fire)
+
+
+def lighter_pings() -> None:
+    """Under gevent, schedule Engine.IO pings with timers (idempotent)."""
+    if eio_socket.Socket.schedule_ping is not _timer_schedule_ping:
+        eio_socket.Socket.schedule_ping = _timer_schedule_ping  # type: ignore[method-assign]

@@ -16,7 +16,7 @@ from flask import Flask, request
 from flask_socketio import SocketIO
 
 from . import _json, signals
-from ._compat import patch_engineio, speed_up_gevent_websocket, websocket_fallback
+from ._compat import lighter_pings, patch_engineio, speed_up_gevent_websocket, websocket_fallback
 from .access import ShareLinks
 from .committer import Committer
 from .config import DEFAULTS
@@ -232,6 +232,7 @@ class Collab:
         if socketio.server.eio.async_mode == "gevent":
             speed_up_gevent_websocket()
             websocket_fallback(socketio.server.eio)
+            lighter_pings()
         store = open_store(
             config["COLLAB_DATABASE"],
             oplog_keep=int(config["COLLAB_OPLOG_KEEP"]),

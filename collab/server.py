@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from typing import Any
 
 MODES = ("gevent", "eventlet", "threading")
+#: Bytes of read buffer per connection (gevent's default is 8 KB).
+READ_BUFFER = 1024
 
 
 def build_parser(prog: str = "app.py") -> argparse.ArgumentParser:
@@ -138,7 +140,18 @@ def _serve_gevent(app: Any, host: str, port: int) -> None:
         handler_class = pywsgi.WSGIHandler
     import gevent
 
-    server = pywsgi.WSGIServer(listener(host, port), app, handler_class=handler_class, log=None)
+    class Handler(handler_class):  # type: ignore[misc, valid-type]
+        """The handler with a 1 KB read buffer instead of 8 KB: idle connections hold less.
+
+        Large WebSocket frames are read straight into their destination either way.
+        """
+
+        def __init__(self, sock: Any, address: Any, server: Any) -> None:
+            super().__init__(sock, address, server)
+            self.rfile.close()  # type: ignore[has-type]  # the 8 KB reader; the socket stays open
+            self.rfile = sock.makefile("rb", READ_BUFFER)  # type: ignore[has-type]
+
+    server = pywsgi.WSGIServer(listener(host, port), app, handler_class=Handler, log=None)
     # gevent runs signal handlers in a greenlet of their own, where raising would not
     # reach serve_forever: stop the server instead (closes the listener, then returns).
     for signum in (signal.SIGTERM, signal.SIGINT):
