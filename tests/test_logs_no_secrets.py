@@ -75,18 +75,12 @@ def exercise(srv: ServerProcess, note: str) -> str:
     return token
 
 
-DEBUG_LEAK = (
-    "at --log-level debug the WebSocket server's access lines (logger geventwebsocket.handler) log "
-    "request URLs with their ?share=<token> query: collab/logs.py should redact share= in those records"
-)
-
-
 @pytest.mark.parametrize(
     ("level", "fmt"),
     [
         ("info", "text"),
         ("info", "json"),
-        pytest.param("debug", "text", marks=pytest.mark.xfail(strict=True, reason=DEBUG_LEAK)),
+        ("debug", "text"),
     ],
 )
 def test_no_password_token_or_secret_in_logs(tmp_path: Path, pg_url: str, note_id: str, level: str, fmt: str) -> None:
