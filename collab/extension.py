@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Flask, request
+from flask import Flask, g, request
 from flask_socketio import SocketIO
 
 from . import _json, signals
@@ -52,7 +52,7 @@ class CollabState:
         self.auto_create: bool = bool(config["COLLAB_AUTO_CREATE"])
         self.store_timeout: float = float(config["COLLAB_STORE_TIMEOUT"])
         self.runtime = Runtime(socketio.server.eio, int(config["COLLAB_DB_THREADS"]))
-        self.presence = self._make_presence(config)
+        self.presence = self._make_presence(config, getattr(socketio, "server_options", {}).get("message_queue"))
         self.default_role: str | None = config["COLLAB_DEFAULT_ROLE"]
         if self.default_role not in DEFAULT_ROLES:
             raise ConfigError("COLLAB_DEFAULT_ROLE must be 'edit', 'view' or 'none'")
@@ -68,9 +68,9 @@ class CollabState:
         )
 
     @staticmethod
-    def _make_presence(config: dict[str, Any]) -> Presence:
+    def _make_presence(config: dict[str, Any], host_queue: str | None) -> Presence:
         url = config["COLLAB_PRESENCE_URL"]
-        queue = config["COLLAB_MESSAGE_QUEUE"]
+        queue = config["COLLAB_MESSAGE_QUEUE"] or host_queue
         if url is None and queue and str(queue).startswith(("redis://", "rediss://")):
             url = queue
         if url is None:
@@ -118,11 +118,16 @@ class CollabState:
     def authorize_http(self, note: str | None) -> str | None:
         """The role of the current HTTP request in ``note`` (``None``: the note list or a new note)."""
         if self.ext._authorize is not None:
-            hook = self.ext._identify
-            identity = hook(None) if hook is not None else None
-            return self._check_role(self.ext._authorize(identity, note))
+            return self._check_role(self.ext._authorize(self._http_identity(), note))
         token = request.headers.get("X-Collab-Token") or request.args.get("share")
         return self.role_without_hooks(token, note)
+
+    def _http_identity(self) -> Any:
+        """The ``identify`` hook's answer for this request, asked once per request."""
+        if "collab_identity" not in g:
+            hook = self.ext._identify
+            g.collab_identity = hook(None) if hook is not None else None
+        return g.collab_identity
 
     def role_without_hooks(self, token: str | None, note: str | None) -> str | None:
         """Standalone access: a valid share link's role, else ``COLLAB_DEFAULT_ROLE``."""

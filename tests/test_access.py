@@ -80,7 +80,7 @@ def test_share_links_over_socket_and_http(tmp_path: Path, note_id: str) -> None:
         assert requests.patch(f"{srv.url}/api/notes/{note_id}", json={"title": "y"}, timeout=5).status_code == 403
         forged = {"X-Collab-Token": edit_token[:-3] + "abc"}
         assert requests.delete(f"{srv.url}/api/notes/{note_id}", headers=forged, timeout=5).status_code == 403
-        time.sleep(4.5)  # the edit link expires
+        time.sleep(5.2)  # the edit link expires (itsdangerous counts whole seconds: 5 s is always past 4)
         late = Peer(srv.url, auth={"token": edit_token})
         assert late.call("join", {"note": note_id})["role"] == "view"
         assert requests.delete(f"{srv.url}/api/notes/{note_id}", headers=hdr, timeout=5).status_code == 403
