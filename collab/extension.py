@@ -185,7 +185,9 @@ class Collab:
 
         ``auth`` is the connect payload (``{"name", "color", "token"}``) for a
         socket and ``None`` for an HTTP request; ``flask.request`` and Flask-Login's
-        ``current_user`` are available in both.
+        ``current_user`` are available in both. If the identity is a mapping with
+        ``"name"`` (and optionally ``"color"``, ``#rrggbb``), the other members see
+        that name and colour instead of the ones the client asked for.
         """
         self._identify = fn
         return fn

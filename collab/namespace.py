@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +38,16 @@ if TYPE_CHECKING:
 log = logging.getLogger("collab.socket")
 
 ROLES = ("edit", "view")
+
+
+def _valid_name(value: Any) -> str | None:
+    if isinstance(value, str) and 0 < len(value.strip()) <= protocol.MAX_NAME:
+        return value.strip()
+    return None
+
+
+def _valid_color(value: Any) -> str | None:
+    return value if isinstance(value, str) and protocol.PEER_COLOR_RE.match(value) else None
 
 
 class _Done:
@@ -110,10 +120,14 @@ class NotesNamespace(flask_socketio.Namespace):
             refusal = SioConnectionRefused(exc.message)
             refusal.error_args = {"message": exc.message, "code": exc.code, "data": exc.to_dict()}
             raise refusal from None
+        name, color = parsed["name"], parsed["color"]
+        if isinstance(identity, Mapping):  # the host knows better who this is
+            name = _valid_name(identity.get("name")) or name
+            color = _valid_color(identity.get("color")) or color
         peer: Peer = {
             "peer": sid,
-            "name": parsed["name"] or f"Guest {sid[:4]}",
-            "color": parsed["color"] or default_color(sid),
+            "name": name or f"Guest {sid[:4]}",
+            "color": color or default_color(sid),
         }
         now = time.monotonic()
         self.conns[sid] = Connection(

@@ -77,3 +77,23 @@ def test_joined_notes_limit(tmp_path: Path) -> None:
     assert c.emit("join", {"note": "c"}, namespace=NS, callback=True)["error"]["code"] == "too_large"
     assert c.emit("leave", {"note": "a"}, namespace=NS, callback=True) == {"ok": True}
     assert c.emit("join", {"note": "c"}, namespace=NS, callback=True)["ok"]
+
+
+def test_identify_can_name_the_peer(tmp_path: Path) -> None:
+    from flask import Flask as _Flask
+    from flask_socketio import SocketIO
+
+    from collab import Collab
+
+    host = _Flask("host")
+    sio = SocketIO(host, async_mode="threading")
+    collab = Collab(database=f"sqlite:///{tmp_path / 'h.db'}")
+
+    @collab.identify
+    def who(auth: Any) -> Any:
+        return {"name": "Ada Lovelace", "color": "#112233", "user_id": 7}
+
+    collab.init_app(host, socketio=sio)
+    c = sio.test_client(host, namespace=NS, auth={"name": "spoofed"})
+    me = c.emit("join", {"note": "n"}, namespace=NS, callback=True)["peers"][0]
+    assert (me["name"], me["color"]) == ("Ada Lovelace", "#112233")
