@@ -143,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         "date": now.isoformat(timespec="seconds"),
         "runs": runs,
         "versions": report.versions(),
+        "collab_commit": report.collab_commit(),
         "records": [],
     }
     failed = False
@@ -176,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
                     _save(out_path, doc)
     print(f"bench: raw records in {out_path}", file=sys.stderr)
     results = _results(doc)
-    print(report.header(command, doc["date"], runs))
+    print(report.header(command, doc["date"], runs, doc["collab_commit"]))
     print(report.tables(results))
     if args.smoke:
         return 0 if _smoke_ok(doc) else 1
@@ -238,7 +239,7 @@ def _report(argv: list[str]) -> int:
         print("usage: python -m bench report bench/results/<file>.json", file=sys.stderr)
         return 2
     doc = json.loads(Path(argv[0]).read_text())
-    print(report.header(doc["command"], doc["date"], doc["runs"]))
+    print(report.header(doc["command"], doc["date"], doc["runs"], doc.get("collab_commit", "unknown")))
     print(report.tables(_results(doc)))
     return 0
 

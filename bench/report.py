@@ -101,13 +101,17 @@ def tables(results: dict[str, dict[str, dict[str, Any]]]) -> str:
                     continue
                 dps = _f(a.get("deliveries_per_s"))
                 if scen == "s3":
-                    dps = f"**{dps}** (ceiling, {_f(a.get('ceiling_rate'))}/s per client)"
+                    rate = a.get("ceiling_rate")
+                    dps = f"**{dps}** (ceiling, {_f(rate)}/s per client)" if a.get("deliveries_per_s") else "**0** (no step passed)"
+                gen = _f(a.get("gen_cpu"), 0)
+                if (a.get("gen_cpu") or 0) > 90:
+                    gen += " (saturated)"
                 lines.append(
                     f"| {scen} | {target} | {dps} | {_f(a.get('p50'), 2)} | {_f(a.get('p90'), 2)} | "
                     f"{_f(a.get('p99'), 2)} | {_f(a.get('max'), 1)} | "
                     f"{_f(a.get('losses'))} / {_f(a.get('expected'))} | "
                     f"{_f(a.get('acks'))} / {_f(a.get('acks_expected'))} | {_f(a.get('ack_p99'), 2)} | "
-                    f"{_f(a.get('server_cpu'), 0)} | {_f(a.get('server_rss_mb'), 0)} | {_f(a.get('gen_cpu'), 0)} | "
+                    f"{_f(a.get('server_cpu'), 0)} | {_f(a.get('server_rss_mb'), 0)} | {gen} | "
                     f"{_f(a.get('gen_loop_p99'), 1)} | {_f(a.get('others_cpu'), 0)} |"
                 )
         lines.append("")
@@ -186,14 +190,26 @@ def _targets(results: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
     return ["| scenario | collab target | |", "| --- | --- | --- |", *rows, ""]
 
 
-def header(command: str, date: str, runs: int) -> str:
-    """The run's provenance: command, date, versions, machine."""
+def collab_commit() -> str:
+    """The commit of the collab tree being measured, ``+dirty`` when it has uncommitted changes."""
+    root = BENCH.parent
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "collab", "app.py"], cwd=root,
+                               capture_output=True, text=True)  # fmt: skip
+    except OSError:
+        return "unknown"
+    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "") if head.returncode == 0 else "unknown"
+
+
+def header(command: str, date: str, runs: int, commit: str | None = None) -> str:
+    """The run's provenance: command, date, collab commit, versions, machine."""
     v = versions()
     m = procstat.machine()
     load = ", ".join(f"{x:.2f}" for x in m["loadavg"])  # type: ignore[attr-defined]
     return (
         f"- command: `{command}`\n"
-        f"- date: {date}; medians of {runs} run(s)\n"
+        f"- date: {date}; medians of {runs} run(s); collab at {commit or collab_commit()}\n"
         f"- versions: {', '.join(f'{k} {val}' for k, val in v.items())}\n"
         f"- machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB, Linux {m['kernel']}; "
         f"load average at start {load}\n"

@@ -210,7 +210,7 @@ def summarize(record: dict[str, Any], rss0: int) -> dict[str, Any]:
         "joined": lg["connect"]["joined"],
     }
     if lg["mode"] == "ramp":
-        s["ceiling_rate"] = res["rate_per_client"] if res.get("passed") else None
+        s["ceiling_rate"] = res["rate_per_client"] if res.get("passed") else 0
         if not res.get("passed"):  # not even the first step passed
             s["deliveries_per_s"] = 0.0
         s["steps"] = [

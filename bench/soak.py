@@ -88,6 +88,19 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of ``pid`` (``/proc/<pid>/stat`` fields 14 and 15)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_log_summary(text: str) -> tuple[Counter[str], int, int]:
+    """Disconnect reasons, slow-consumer drops and flood drops in the server's log."""
+    reasons = Counter(m.group(1) for m in re.finditer(r"disconnect sid=\S+ reason=(.+)$", text, re.M))
+    return reasons, text.count("slow consumer: dropping"), text.count("flood: dropping")
+
+
 def fd_count(pid: int) -> int:
     """Open file descriptors of ``pid``."""
     return len(os.listdir(f"/proc/{pid}/fd"))
@@ -119,7 +132,7 @@ class Server:
         }
         cmd = [
             sys.executable, str(ROOT / "app.py"), "--host", HOST, "--port", str(self.port),
-            "--database", f"sqlite:///{workdir / 'soak.db'}", "--log-level", "warning",
+            "--database", f"sqlite:///{workdir / 'soak.db'}", "--log-level", "info",
         ]  # fmt: skip
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=self._log, stderr=subprocess.STDOUT)
@@ -329,13 +342,16 @@ class Sample:
     rss: int = 0
     fds: int = 0
     connections: float = 0.0
+    timeline: list[int] = field(default_factory=list)  # RSS (KiB) once a second
 
 
 def monitor(server: Server, peak: Sample, stop: threading.Event) -> None:
     while not stop.wait(1.0):
         if not server.alive():
             return
-        peak.rss = max(peak.rss, rss_kib(server.pid))
+        rss = rss_kib(server.pid)
+        peak.timeline.append(rss)
+        peak.rss = max(peak.rss, rss)
         peak.fds = max(peak.fds, fd_count(server.pid))
         peak.connections = max(peak.connections, gauge(server.url, "collab_connections") or 0.0)
 
@@ -389,9 +405,11 @@ def run(server: Server, notes: list[str], clients: int, seconds: float, ping: fl
     stats, peak, stop = Stats(), Sample(), threading.Event()
     mon = threading.Thread(target=monitor, args=(server, peak, stop), daemon=True)
     mon.start()
-    started = time.monotonic()
+    started, server_cpu0, own_cpu0 = time.monotonic(), cpu_seconds(server.pid), time.process_time()
     churn(server.url, notes, clients, seconds, stats, seed)
     churned = time.monotonic() - started
+    server_cpu = (cpu_seconds(server.pid) - server_cpu0) / churned * 100 if server.alive() else 0.0
+    own_cpu = (time.process_time() - own_cpu0) / churned * 100
     left = wait_for_zero(server.url, cleanup_timeout)
     time.sleep(2)
     stop.set()
@@ -414,6 +432,8 @@ def run(server: Server, notes: list[str], clients: int, seconds: float, ping: fl
     errors = ", ".join(f"{k} {v}" for k, v in sorted(stats.errors.items())) or "none"
     failures = ", ".join(f"{k} {v}" for k, v in sorted(stats.failures.items())) or "none"
     endings = ", ".join(f"{k} {v}" for k, v in sorted(stats.endings.items()))
+    reasons, slow, flood = server_log_summary(server.log_path.read_text(errors="replace"))
+    quarters = [peak.timeline[min(len(peak.timeline) - 1, len(peak.timeline) * q // 4)] for q in (1, 2, 3, 4)]
     rows = [
         ("churn", f"{churned:.0f} s, {clients} concurrent clients, {len(notes)} notes, ping {ping:g}+{ping:g} s"),
         (
@@ -424,7 +444,11 @@ def run(server: Server, notes: list[str], clients: int, seconds: float, ping: fl
         ("ops acked", f"{stats.ops} ({stats.ops / churned:.0f}/s) + {stats.volatile} cursors/drafts"),
         ("error acks", errors),
         ("client failures", failures),
+        ("server-side disconnects", ", ".join(f"{k} {v}" for k, v in sorted(reasons.items()))),
+        ("dropped by the server", f"slow consumer {slow}, flood {flood}"),
+        ("CPU during the churn", f"server {server_cpu:.0f}%, this load generator {own_cpu:.0f}% (100% = one core)"),
         ("RSS baseline / peak / end", f"{mib(base_rss)} / {mib(peak.rss)} / {mib(end_rss)}"),
+        ("RSS at 1/4, 2/4, 3/4, 4/4 of the churn", " / ".join(mib(k) for k in quarters) if peak.timeline else "-"),
         ("open fds baseline / peak / end", f"{base_fds} / {peak.fds} / {end_fds}"),
         ("collab_connections after clean-up", f"{left:g}" if left is not None else "no answer"),
         ("result", "PASS" if not problems else "FAIL: " + "; ".join(problems)),
