@@ -102,7 +102,8 @@ def tables(results: dict[str, dict[str, dict[str, Any]]]) -> str:
                 dps = _f(a.get("deliveries_per_s"))
                 if scen == "s3":
                     rate = a.get("ceiling_rate")
-                    dps = f"**{dps}** (ceiling, {_f(rate)}/s per client)" if a.get("deliveries_per_s") else "**0** (no step passed)"
+                    passed = bool(a.get("deliveries_per_s"))
+                    dps = f"**{dps}** (ceiling, {_f(rate)}/s per client)" if passed else "**0** (no step passed)"
                 gen = _f(a.get("gen_cpu"), 0)
                 if (a.get("gen_cpu") or 0) > 90:
                     gen += " (saturated)"
