@@ -117,7 +117,12 @@ def main(argv: list[str] | None = None) -> int:
                 r["store"] = label
                 rows.append(r)
                 print(f"bench store: {label} batch {b}: {r['ops_per_s']:,.0f} ops/s", file=sys.stderr, flush=True)
-    print(f"Store alone: stroke ops of {args.points} points over {args.notes} notes, {args.seconds:g} s each.\n")
+    from .report import collab_commit
+
+    print(
+        f"Store alone: stroke ops of {args.points} points over {args.notes} notes, {args.seconds:g} s each; "
+        f"collab at {collab_commit()}; `python -m bench store {' '.join(argv or sys.argv[2:])}`.\n"
+    )
     print("| store | batch | ops/s | batch p50 ms | batch p99 ms | batch max ms | errors |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in rows:
