@@ -25,6 +25,7 @@ in docs/performance.md ("Soak").
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import random
 import re
@@ -202,6 +203,24 @@ class Stats:
         with self.lock:
             self.failures[what] += 1
 
+    def totals(self) -> dict[str, Any]:
+        """The counters as plain data (to send from a worker process)."""
+        with self.lock:
+            return {
+                "connections": self.connections, "ops": self.ops, "volatile": self.volatile,
+                "errors": dict(self.errors), "failures": dict(self.failures), "endings": dict(self.endings),
+            }  # fmt: skip
+
+    def merge(self, totals: dict[str, Any]) -> None:
+        """Add a worker process's :meth:`totals`."""
+        with self.lock:
+            self.connections += totals["connections"]
+            self.ops += totals["ops"]
+            self.volatile += totals["volatile"]
+            self.errors.update(totals["errors"])
+            self.failures.update(totals["failures"])
+            self.endings.update(totals["endings"])
+
     def ended(self, how: str) -> None:
         with self.lock:
             self.endings[how] += 1
@@ -238,7 +257,7 @@ def session(url: str, notes: list[str], rng: random.Random, stats: Stats, name: 
     try:
         sio.connect(url, namespaces=[NS], transports=[transport], auth={"name": name}, wait_timeout=10)
     except Exception as exc:  # noqa: BLE001 - any failure is counted and reported
-        stats.fail(f"connect: {type(exc).__name__}")
+        stats.fail(f"connect: {type(exc).__name__} ({transport})")
         return
     stats.count("connections")
     mine: list[tuple[str, str]] = []
@@ -281,7 +300,7 @@ def session(url: str, notes: list[str], rng: random.Random, stats: Stats, name: 
             stats.ended("abrupt")
             _close_abruptly(sio)
     except Exception as exc:  # noqa: BLE001 - any failure is counted and reported
-        stats.fail(f"{type(exc).__name__}")
+        stats.fail(f"{type(exc).__name__} ({transport})")
         sio.disconnect()
     finally:
         http = getattr(sio.eio, "http", None)
@@ -299,8 +318,9 @@ def client_loop(url: str, notes: list[str], stop_at: float, seed: int, stats: St
         time.sleep(rng.uniform(0, 0.5))
 
 
-def churn(url: str, notes: list[str], clients: int, seconds: float, stats: Stats, seed: int) -> None:
-    """``clients`` threads churning for ``seconds``; ghosts SIGKILLed along the way."""
+def client_process(url: str, notes: list[str], clients: int, seconds: float, seed: int, out: Any) -> None:
+    """One load-generator process: ``clients`` threads churning for ``seconds``; puts its counters on ``out``."""
+    stats = Stats()
     stop_at = time.monotonic() + seconds
     threads = [
         threading.Thread(target=client_loop, args=(url, notes, stop_at, seed * 100_000 + i, stats), daemon=True)
@@ -308,8 +328,29 @@ def churn(url: str, notes: list[str], clients: int, seconds: float, stats: Stats
     ]
     for i, t in enumerate(threads):
         t.start()
-        if i % 20 == 19:
-            time.sleep(0.2)  # ramp up rather than a thundering herd of handshakes
+        if i % 10 == 9:
+            time.sleep(0.1)  # ramp up rather than a thundering herd of handshakes
+    for t in threads:
+        t.join(timeout=max(5.0, stop_at - time.monotonic() + 60))
+    out.put(stats.totals())
+
+
+def churn(url: str, notes: list[str], clients: int, procs: int, seconds: float, stats: Stats, seed: int) -> None:
+    """``clients`` threads in ``procs`` processes churning for ``seconds``; ghosts SIGKILLed along the way.
+
+    Several processes keep the load generator's own GIL from delaying its clients' heartbeats.
+    """
+    stop_at = time.monotonic() + seconds
+    ctx = multiprocessing.get_context("spawn")
+    out = ctx.Queue()
+    workers = [
+        ctx.Process(
+            target=client_process, args=(url, notes, len(range(i, clients, procs)), seconds, seed * 100 + i, out)
+        )
+        for i in range(procs)
+    ]
+    for w in workers:
+        w.start()
     ghost_count = max(2, clients // 20)
     rng = random.Random(seed)
     while time.monotonic() < stop_at - 2:
@@ -328,8 +369,13 @@ def churn(url: str, notes: list[str], clients: int, seconds: float, stats: Stats
             proc.wait()
             if proc.stdout is not None:
                 proc.stdout.close()
-    for t in threads:
-        t.join(timeout=max(5.0, stop_at - time.monotonic() + 60))
+    for _ in workers:
+        stats.merge(out.get(timeout=max(5.0, stop_at - time.monotonic() + 120)))
+    for w in workers:
+        w.join(timeout=30)
+        if w.is_alive():
+            w.kill()
+            w.join()
 
 
 # -- the run -----------------------------------------------------------------------------------------
@@ -366,6 +412,12 @@ def wait_for_zero(url: str, timeout: float) -> float | None:
     return value
 
 
+def _own_cpu() -> float:
+    """CPU seconds of this process and its finished children (workers, ghosts)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def mib(kib: int) -> str:
     return f"{kib / 1024:.1f} MiB"
 
@@ -375,28 +427,32 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--minutes", type=float, default=10.0, help="length of the churn (default 10)")
     p.add_argument("--clients", type=int, default=200, help="concurrent clients (default 200)")
     p.add_argument("--notes", type=int, default=40, help="notes the clients pick from (default 40)")
+    p.add_argument(
+        "--procs", type=int, default=4, help="load-generator processes the clients are spread over (default 4)"
+    )
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--smoke", action="store_true", help="a ~20 s run with 20 clients (for tests)")
     args = p.parse_args(argv)
     seconds = 8.0 if args.smoke else args.minutes * 60
     clients = 20 if args.smoke else args.clients
     ping = 2.0 if args.smoke else 5.0
+    procs = 1 if args.smoke else max(1, min(args.procs, clients))
     seconds = min(seconds, 3600.0)  # bounded, whatever is asked
     notes = [f"soak-{i}" for i in range(args.notes)]
 
     with tempfile.TemporaryDirectory(prefix="collab-soak-") as tmp:
         server = Server(Path(tmp), ping)
         try:
-            return run(server, notes, clients, seconds, ping, args.seed)
+            return run(server, notes, clients, procs, seconds, ping, args.seed)
         finally:
             server.stop()
 
 
-def run(server: Server, notes: list[str], clients: int, seconds: float, ping: float, seed: int) -> int:
+def run(server: Server, notes: list[str], clients: int, procs: int, seconds: float, ping: float, seed: int) -> int:
     """Warm up, measure the baseline, churn, wait for clean-up, measure and report."""
     cleanup_timeout = 4 * (2 * ping) + 30
     warm = Stats()
-    churn(server.url, notes, min(clients, 10), 4.0, warm, seed + 1)  # imports, caches, pool connections
+    churn(server.url, notes, min(clients, 10), 1, 4.0, warm, seed + 1)  # imports, caches, pool connections
     wait_for_zero(server.url, cleanup_timeout)
     time.sleep(2)
     base_rss, base_fds = rss_kib(server.pid), fd_count(server.pid)
@@ -405,11 +461,11 @@ def run(server: Server, notes: list[str], clients: int, seconds: float, ping: fl
     stats, peak, stop = Stats(), Sample(), threading.Event()
     mon = threading.Thread(target=monitor, args=(server, peak, stop), daemon=True)
     mon.start()
-    started, server_cpu0, own_cpu0 = time.monotonic(), cpu_seconds(server.pid), time.process_time()
-    churn(server.url, notes, clients, seconds, stats, seed)
+    started, server_cpu0, own_cpu0 = time.monotonic(), cpu_seconds(server.pid), _own_cpu()
+    churn(server.url, notes, clients, procs, seconds, stats, seed)
     churned = time.monotonic() - started
     server_cpu = (cpu_seconds(server.pid) - server_cpu0) / churned * 100 if server.alive() else 0.0
-    own_cpu = (time.process_time() - own_cpu0) / churned * 100
+    own_cpu = (_own_cpu() - own_cpu0) / churned * 100
     left = wait_for_zero(server.url, cleanup_timeout)
     time.sleep(2)
     stop.set()
@@ -435,7 +491,11 @@ def run(server: Server, notes: list[str], clients: int, seconds: float, ping: fl
     reasons, slow, flood = server_log_summary(server.log_path.read_text(errors="replace"))
     quarters = [peak.timeline[min(len(peak.timeline) - 1, len(peak.timeline) * q // 4)] for q in (1, 2, 3, 4)]
     rows = [
-        ("churn", f"{churned:.0f} s, {clients} concurrent clients, {len(notes)} notes, ping {ping:g}+{ping:g} s"),
+        (
+            "churn",
+            f"{churned:.0f} s, {clients} concurrent clients in {procs} processes, {len(notes)} notes, "
+            f"ping {ping:g}+{ping:g} s",
+        ),
         (
             "connections",
             f"{stats.connections} sessions + {stats.ghosts} ghosts SIGKILLed; peak {peak.connections:.0f} open",
@@ -446,7 +506,10 @@ def run(server: Server, notes: list[str], clients: int, seconds: float, ping: fl
         ("client failures", failures),
         ("server-side disconnects", ", ".join(f"{k} {v}" for k, v in sorted(reasons.items()))),
         ("dropped by the server", f"slow consumer {slow}, flood {flood}"),
-        ("CPU during the churn", f"server {server_cpu:.0f}%, this load generator {own_cpu:.0f}% (100% = one core)"),
+        (
+            "CPU during the churn",
+            f"server {server_cpu:.0f}%, load generator {own_cpu:.0f}% (all its processes; 100% = one core)",
+        ),
         ("RSS baseline / peak / end", f"{mib(base_rss)} / {mib(peak.rss)} / {mib(end_rss)}"),
         ("RSS at 1/4, 2/4, 3/4, 4/4 of the churn", " / ".join(mib(k) for k in quarters) if peak.timeline else "-"),
         ("open fds baseline / peak / end", f"{base_fds} / {peak.fds} / {end_fds}"),
