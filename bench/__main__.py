@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from . import report
-from .run import BenchError, check_node, raise_nofile, run_one
+from .run import BenchError, check_node, raise_nofile, run_one, summarize
 from .scenarios import SMOKE
 from .servers import BENCH, TARGETS
 
@@ -223,6 +223,8 @@ def _save(path: Path, doc: dict[str, Any]) -> None:
 def _results(doc: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
     results: dict[str, dict[str, dict[str, Any]]] = {}
     for rec in doc["records"]:
+        if "loadgen" in rec and "server" in rec:  # recompute: a saved run gets today's columns
+            rec["summary"] = summarize(rec, rec["server"]["rss_kb_start"])
         results.setdefault(rec["scenario"], {}).setdefault(rec["target"], {})
     for scen, per in results.items():
         for target in per:

@@ -91,13 +91,14 @@ def tables(results: dict[str, dict[str, dict[str, Any]]]) -> str:
     if load:
         lines += [
             "| scenario | server | deliveries/s | p50 ms | p90 ms | p99 ms | max ms | losses | acks | "
-            "ack p99 ms | server CPU % | server RSS MB | generator CPU % | gen. loop p99 ms | other CPU % |",
-            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+            "ack p99 ms | server CPU % | server CPU µs/delivery | server RSS MB | generator CPU % | gen. loop p99 ms | "
+            "other CPU % |",
+            "| --- | --- |" + " ---: |" * 14,
         ]
         for scen in load:
             for target, a in results[scen].items():
                 if not a.get("runs"):
-                    lines.append(f"| {scen} | {target} | failed: {a.get('error', '?')} |" + " |" * 12)
+                    lines.append(f"| {scen} | {target} | failed: {a.get('error', '?')} |" + " |" * 13)
                     continue
                 dps = _f(a.get("deliveries_per_s"))
                 if scen == "s3":
@@ -112,7 +113,8 @@ def tables(results: dict[str, dict[str, dict[str, Any]]]) -> str:
                     f"{_f(a.get('p99'), 2)} | {_f(a.get('max'), 1)} | "
                     f"{_f(a.get('losses'))} / {_f(a.get('expected'))} | "
                     f"{_f(a.get('acks'))} / {_f(a.get('acks_expected'))} | {_f(a.get('ack_p99'), 2)} | "
-                    f"{_f(a.get('server_cpu'), 0)} | {_f(a.get('server_rss_mb'), 0)} | {gen} | "
+                    f"{_f(a.get('server_cpu'), 0)} | {_f(a.get('server_us_per_delivery'), 0)} | "
+                    f"{_f(a.get('server_rss_mb'), 0)} | {gen} | "
                     f"{_f(a.get('gen_loop_p99'), 1)} | {_f(a.get('others_cpu'), 0)} |"
                 )
         lines.append("")
@@ -147,8 +149,8 @@ def tables(results: dict[str, dict[str, dict[str, Any]]]) -> str:
 
 
 _RATIO_FIGURES = {
-    "s1": [("p99", "p99 ms"), ("server_cpu", "server CPU %")],
-    "s2": [("p99", "p99 ms"), ("server_cpu", "server CPU %")],
+    "s1": [("p99", "p99 ms"), ("server_cpu", "server CPU %"), ("server_us_per_delivery", "server CPU µs/delivery")],
+    "s2": [("p99", "p99 ms"), ("server_cpu", "server CPU %"), ("server_us_per_delivery", "server CPU µs/delivery")],
     "s3": [("deliveries_per_s", "ceiling deliveries/s")],
     "s4": [("kb_per_conn", "KB per connection")],
     "s1-polling": [("p99", "p99 ms"), ("server_cpu", "server CPU %")],

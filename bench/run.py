@@ -209,6 +209,11 @@ def summarize(record: dict[str, Any], rss0: int) -> dict[str, Any]:
         "gen_loop_p99": res["event_loop_delay_ms"]["p99"],
         "joined": lg["connect"]["joined"],
     }
+    # server CPU per delivery: robust to neighbours' load where latency is not; 1e6 / it = deliveries/s per core
+    if s["server_cpu"] and s["deliveries_per_s"]:
+        s["server_us_per_delivery"] = s["server_cpu"] / 100 * 1e6 / s["deliveries_per_s"]
+    else:
+        s["server_us_per_delivery"] = None
     if lg["mode"] == "ramp":
         s["ceiling_rate"] = res["rate_per_client"] if res.get("passed") else 0
         if not res.get("passed"):  # not even the first step passed
