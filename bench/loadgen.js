@@ -144,7 +144,10 @@ class Client {
   connect() {
     const o = this.gen.opts;
     return new Promise((resolve) => {
-      const sock = io(o.url + o.namespace, {
+      // --url may list several servers (comma-separated): clients are dealt round-robin,
+      // so the members of one room sit on different processes (the scale-out benchmark)
+      const urls = o.url.split(',');
+      const sock = io(urls[this.index % urls.length] + o.namespace, {
         transports: o.transports.split(','),
         forceNew: true, // one engine.io connection per client (no multiplexing)
         reconnection: false,
