@@ -91,6 +91,7 @@ class NotesNamespace(flask_socketio.Namespace):
         self.per_ip: dict[str, int] = {}
         self._watchdog: Any = None
         self._presence_loop: Any = None
+        self._outbox: Any = None  # committed batches waiting for the broadcaster task
         self._handlers: dict[str, Callable[[Connection, Any, Any], Any]] = {
             "join": self._join,
             "leave": self._leave,
@@ -377,7 +378,30 @@ class NotesNamespace(flask_socketio.Namespace):
         self.socketio.server.leave_room(sid, room, namespace=self.namespace)  # type: ignore[union-attr]
 
     def broadcast_batch(self, batch: Sequence[OpRequest]) -> None:
-        """Send each newly committed op to the other members of its note (seq order)."""
+        """Send each newly committed op to the other members of its note (seq order).
+
+        Called by the committer after each commit. Local emits only queue packets,
+        so they run inline. Through a message queue every emit is a network round
+        trip: then a broadcaster task of its own sends them, in the same order,
+        and the next commit does not wait for the previous batch's broadcasts.
+        """
+        if not hasattr(self.socketio.server.manager, "_publish"):  # type: ignore[union-attr]
+            self._broadcast(batch)
+            return
+        if self._outbox is None:
+            self._outbox = self.state.runtime.queue()
+            self.state.runtime.spawn(self._broadcaster)
+        self._outbox.put(batch)
+
+    def _broadcaster(self) -> None:
+        while True:
+            batch = self._outbox.get()
+            try:
+                self._broadcast(batch)
+            except Exception:
+                log.exception("broadcasting a batch failed")
+
+    def _broadcast(self, batch: Sequence[OpRequest]) -> None:
         metrics = self.state.metrics
         for req in batch:
             if req.op is None or req.duplicate:
