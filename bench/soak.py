@@ -1,14 +1,16 @@
 """Soak test: many clients join, draw, leave and vanish for minutes; the server must come back to baseline.
 
-    python -m bench.soak [--minutes 10] [--clients 200] [--notes 40] [--smoke]
+    python -m bench.soak [--minutes 10] [--clients 200] [--notes 40] [--procs 4] [--rounds 1] [--smoke]
 
 Loopback only and bounded. It starts its own collab server (gevent, SQLite in a
 temporary directory), warms it up, records its baseline resident memory
 (``VmRSS``) and open file descriptors, then runs ``--clients`` concurrent
-python-socketio clients (threads) in churn: each connects over WebSocket or
-long-polling, joins one to three of ``--notes`` notes, draws strokes, moves its
-cursor, sends drafts, removes a stroke, and then leaves politely, disconnects
-without leaving, or drops dead (its socket shut without a goodbye). A helper
+python-socketio clients (threads spread over ``--procs`` load-generator
+processes, so no single GIL delays the clients' heartbeats) in churn: each
+connects over WebSocket or long-polling, joins one to three of ``--notes``
+notes, draws strokes, moves its cursor, sends drafts, removes a stroke, and then
+leaves politely, disconnects without leaving, or drops dead (its socket shut
+without a goodbye). A helper
 process of "ghost" clients is SIGKILLed every few seconds, so the server must
 also notice peers that vanish mid-session (TCP reset, or the heartbeat for a
 long-poll). After the churn it waits for the heartbeats to clean up and checks:
@@ -16,6 +18,11 @@ long-poll). After the churn it waits for the heartbeats to clean up and checks:
 * ``collab_connections`` at ``/metrics`` is back to 0 and ``/healthz`` is 200;
 * the server's open file descriptors are back within a small slack of baseline;
 * no event was answered with ``internal``.
+
+Resident memory is reported, not checked: CPython and the allocator keep the
+memory of the busiest moment, so RSS settles at a plateau above the baseline.
+``--rounds N`` repeats the churn and measures after each clean-up; a leak would
+show as RSS that keeps rising from round to round.
 
 It prints a markdown table and exits 1 when a check fails. ``--smoke`` runs
 about 20 seconds (tests/test_soak_smoke.py runs it); results of a full run are
@@ -430,6 +437,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--procs", type=int, default=4, help="load-generator processes the clients are spread over (default 4)"
     )
+    p.add_argument("--rounds", type=int, default=1, help="repeat the churn, measuring after each clean-up (default 1)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--smoke", action="store_true", help="a ~20 s run with 20 clients (for tests)")
     args = p.parse_args(argv)
@@ -443,12 +451,14 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="collab-soak-") as tmp:
         server = Server(Path(tmp), ping)
         try:
-            return run(server, notes, clients, procs, seconds, ping, args.seed)
+            return run(server, notes, clients, procs, seconds, ping, args.seed, max(1, args.rounds))
         finally:
             server.stop()
 
 
-def run(server: Server, notes: list[str], clients: int, procs: int, seconds: float, ping: float, seed: int) -> int:
+def run(
+    server: Server, notes: list[str], clients: int, procs: int, seconds: float, ping: float, seed: int, rounds: int = 1
+) -> int:
     """Warm up, measure the baseline, churn, wait for clean-up, measure and report."""
     cleanup_timeout = 4 * (2 * ping) + 30
     warm = Stats()
@@ -461,13 +471,22 @@ def run(server: Server, notes: list[str], clients: int, procs: int, seconds: flo
     stats, peak, stop = Stats(), Sample(), threading.Event()
     mon = threading.Thread(target=monitor, args=(server, peak, stop), daemon=True)
     mon.start()
-    started, server_cpu0, own_cpu0 = time.monotonic(), cpu_seconds(server.pid), _own_cpu()
-    churn(server.url, notes, clients, procs, seconds, stats, seed)
-    churned = time.monotonic() - started
-    server_cpu = (cpu_seconds(server.pid) - server_cpu0) / churned * 100 if server.alive() else 0.0
-    own_cpu = (_own_cpu() - own_cpu0) / churned * 100
-    left = wait_for_zero(server.url, cleanup_timeout)
-    time.sleep(2)
+    churned = server_cpu_s = own_cpu_s = 0.0
+    after_rounds: list[tuple[int, int]] = []  # (RSS KiB, fds) after each round's clean-up
+    for r in range(rounds):
+        started, server_cpu0, own_cpu0 = time.monotonic(), cpu_seconds(server.pid), _own_cpu()
+        churn(server.url, notes, clients, procs, seconds, stats, seed + 7 * r)
+        churned += time.monotonic() - started
+        server_cpu_s += cpu_seconds(server.pid) - server_cpu0 if server.alive() else 0.0
+        own_cpu_s += _own_cpu() - own_cpu0
+        left = wait_for_zero(server.url, cleanup_timeout)
+        time.sleep(2)
+        if not server.alive():
+            break
+        after_rounds.append((rss_kib(server.pid), fd_count(server.pid)))
+        if rounds > 1:
+            print(f"round {r + 1}: {mib(after_rounds[-1][0])}, {after_rounds[-1][1]} fds after clean-up", flush=True)
+    server_cpu, own_cpu = server_cpu_s / churned * 100, own_cpu_s / churned * 100
     stop.set()
     mon.join()
 
@@ -493,8 +512,8 @@ def run(server: Server, notes: list[str], clients: int, procs: int, seconds: flo
     rows = [
         (
             "churn",
-            f"{churned:.0f} s, {clients} concurrent clients in {procs} processes, {len(notes)} notes, "
-            f"ping {ping:g}+{ping:g} s",
+            f"{churned:.0f} s in {rounds} round(s), {clients} concurrent clients in {procs} processes, "
+            f"{len(notes)} notes, ping {ping:g}+{ping:g} s",
         ),
         (
             "connections",
@@ -512,6 +531,11 @@ def run(server: Server, notes: list[str], clients: int, procs: int, seconds: flo
         ),
         ("RSS baseline / peak / end", f"{mib(base_rss)} / {mib(peak.rss)} / {mib(end_rss)}"),
         ("RSS at 1/4, 2/4, 3/4, 4/4 of the churn", " / ".join(mib(k) for k in quarters) if peak.timeline else "-"),
+        *(
+            [("RSS / fds after each round's clean-up", ", ".join(f"{mib(k)} / {n}" for k, n in after_rounds))]
+            if rounds > 1
+            else []
+        ),
         ("open fds baseline / peak / end", f"{base_fds} / {peak.fds} / {end_fds}"),
         ("collab_connections after clean-up", f"{left:g}" if left is not None else "no answer"),
         ("result", "PASS" if not problems else "FAIL: " + "; ".join(problems)),
