@@ -9,6 +9,7 @@ standard library instead, so validation, not the parser, answers it.
 from __future__ import annotations
 
 import json as _std
+import re
 from typing import Any
 
 _orjson: Any
@@ -30,11 +31,16 @@ def dumps(obj: Any, **_: Any) -> str:
     return _std.dumps(obj, separators=(",", ":"))
 
 
+#: orjson reads integers beyond 64 bits as floats; the standard library keeps them exact.
+_HUGE_INT = re.compile(rb"\d{20}")
+
+
 def loads(s: str | bytes, **_: Any) -> Any:
-    """Parse JSON text."""
-    if _orjson is not None:
+    """Parse JSON text (integers stay integers, however large)."""
+    raw = s.encode() if isinstance(s, str) else s
+    if _orjson is not None and not _HUGE_INT.search(raw):
         try:
             return _orjson.loads(s)
         except _orjson.JSONDecodeError:
             pass
-    return _std.loads(s)
+    return _std.loads(raw)

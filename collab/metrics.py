@@ -17,6 +17,7 @@ class Metrics:
         self._prom = prom
         self.registry = prom.CollectorRegistry()
         r = self.registry
+        prom.ProcessCollector(registry=r)  # process_cpu_seconds_total, process_resident_memory_bytes, open fds
         prom.Gauge("collab_connections", "Open Socket.IO connections in the notes namespace", registry=r).set_function(
             connections
         )

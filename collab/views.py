@@ -42,6 +42,7 @@ def make_blueprint(url_prefix: str) -> Blueprint:
     bp.add_url_rule("/healthz", "healthz", healthz)
     bp.add_url_rule("/metrics", "metrics", metrics)
     bp.before_request(same_origin_writes)
+    bp.before_request(cap_body_size)
     bp.after_request(security_headers)
     bp.register_error_handler(CollabError, collab_error)
     bp.register_error_handler(HTTPException, http_error)
@@ -86,10 +87,28 @@ def same_origin_writes() -> None:
     origin = request.headers.get("Origin")
     if origin is None or origin == request.host_url.rstrip("/"):
         return
+    # Behind a TLS proxy the browser's origin is https://public-host while this server
+    # sees http://: the proxy says so in X-Forwarded-*. A cross-site page cannot set these
+    # headers (they need a CORS preflight, which collab never grants), so they are safe here.
+    proto = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip()
+    host = request.headers.get("X-Forwarded-Host", "").split(",")[0].strip() or request.host
+    if proto and origin == f"{proto}://{host}":
+        return
     allowed = _state().config["COLLAB_CORS_ORIGINS"]
     if allowed == "*" or (isinstance(allowed, (list, tuple)) and origin in allowed) or origin == allowed:
         return
     raise Forbidden(f"cross-site request from {origin} refused; add it to COLLAB_CORS_ORIGINS to allow it")
+
+
+def cap_body_size() -> None:
+    """Bodies of collab's routes are at most ``COLLAB_MAX_MESSAGE_BYTES`` (413 ``too_large`` beyond).
+
+    Set per request, so a host application's own routes keep their own limit.
+    """
+    limit = int(_state().config["COLLAB_MAX_MESSAGE_BYTES"])
+    request.max_content_length = limit
+    if request.content_length is not None and request.content_length > limit:
+        raise TooLarge(f"the body is larger than {limit} bytes (COLLAB_MAX_MESSAGE_BYTES)")
 
 
 def _json_body(required: bool) -> dict[str, Any]:

@@ -64,3 +64,28 @@ def test_errors_are_json_with_codes(server: ServerProcess) -> None:
 def test_healthz(server: ServerProcess) -> None:
     r = requests.get(server.url + "/healthz", timeout=5)
     assert r.status_code == 200 and r.json() == {"ok": True}
+
+
+def test_page_writes_behind_a_tls_proxy_pass_the_origin_check(server: ServerProcess) -> None:
+    """The browser's origin is https://public-host; the proxy says so in X-Forwarded-*."""
+    headers = {
+        "Origin": "https://notes.example.org",
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-Host": "notes.example.org",
+    }
+    r = requests.post(server.url + "/api/notes", json={"title": "behind TLS"}, headers=headers, timeout=5)
+    assert r.status_code == 201
+    forged = {**headers, "Origin": "https://evil.example"}
+    assert requests.post(server.url + "/api/notes", json={}, headers=forged, timeout=5).status_code == 403
+
+
+def test_http_bodies_are_capped(tmp_path) -> None:
+    with ServerProcess(tmp_path, env={"COLLAB_MAX_MESSAGE_BYTES": "2000"}) as srv:
+        r = requests.post(srv.url + "/api/notes", json={"title": "x" * 5000}, timeout=5)
+        assert r.status_code == 413 and r.json()["error"]["code"] == "too_large"
+        assert requests.post(srv.url + "/api/notes", json={"title": "fits"}, timeout=5).status_code == 201
+
+
+def test_metrics_include_process_figures(server: ServerProcess) -> None:
+    text = requests.get(server.url + "/metrics", timeout=5).text
+    assert "process_cpu_seconds_total" in text and "process_resident_memory_bytes" in text

@@ -109,6 +109,8 @@ def test_join_since_serves_ops_or_reset(peers, note_id: str) -> None:
     ahead = a.call("join", {"note": note_id, "since": 50})
     assert ahead["reset"] is True and [s["id"] for s in ahead["strokes"]] == ["s1", "s2", "s3"]
     assert a.call("join", {"note": note_id, "since": 5})["ops"] == []
+    huge = a.call("join", {"note": note_id, "since": 2**70})  # an integer far past the note: reset, not an error
+    assert huge["reset"] is True and len(huge["strokes"]) == 3
     for bad in (-1, 1.5, "3", True):
         assert a.call("join", {"note": note_id, "since": bad})["error"]["code"] == "bad_request"
 
