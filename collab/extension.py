@@ -16,7 +16,13 @@ from flask import Flask, g, request
 from flask_socketio import SocketIO
 
 from . import _json, signals
-from ._compat import lighter_pings, patch_engineio, speed_up_gevent_websocket, websocket_fallback
+from ._compat import (
+    faster_binary_check,
+    lighter_pings,
+    patch_engineio,
+    speed_up_gevent_websocket,
+    websocket_fallback,
+)
 from .access import ShareLinks
 from .committer import Committer
 from .config import DEFAULTS
@@ -226,6 +232,7 @@ class Collab:
         if not isinstance(namespace, str) or not namespace.startswith("/") or namespace == "/":
             raise ConfigError("COLLAB_NAMESPACE must start with '/' and may not be '/' (left to the host)")
         patch_engineio(int(config["COLLAB_MAX_DECODE_PACKETS"]))
+        faster_binary_check()
         queue = config["COLLAB_MESSAGE_QUEUE"] or getattr(socketio, "server_options", {}).get("message_queue")
         if queue and str(config["COLLAB_DATABASE"]).startswith("sqlite"):
             raise ConfigError(
