@@ -167,3 +167,33 @@ def test_unsafe_setup_is_refused(tmp_path: Path, redis_url: str) -> None:
     )
     assert proc.returncode == 2
     assert "postgresql://" in proc.stderr and "SQLite" in proc.stderr
+
+
+def test_processes_starting_at_once_on_a_fresh_database(tmp_path: Path, pg_url: str, redis_url: str) -> None:
+    """deploy/run-cluster.sh starts every process at once: none may lose a race creating the schema."""
+    env = {"COLLAB_MESSAGE_QUEUE_CHANNEL": "collab-test-" + uuid.uuid4().hex[:8]}
+    procs = []
+    for i in range(3):
+        d = tmp_path / f"s{i}"
+        d.mkdir()
+        procs.append(ServerProcess(d, database=pg_url, env=env, args=["--message-queue", redis_url]))
+    errors: list[BaseException] = []
+
+    def start(p: ServerProcess) -> None:
+        try:
+            p.start()
+        except BaseException as exc:  # reported below with the server's log
+            errors.append(exc)
+
+    starters = [threading.Thread(target=start, args=(p,)) for p in procs]
+    for t in starters:
+        t.start()
+    for t in starters:
+        t.join()
+    try:
+        assert not errors, errors
+        for p in procs:
+            assert requests.get(p.url + "/healthz", timeout=5).json() == {"ok": True}
+    finally:
+        for p in procs:
+            p.stop()

@@ -176,3 +176,23 @@ def test_sqlite_uses_wal(tmp_path: Path) -> None:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
     s.close()
     assert StoreUnavailable.http_status == 503
+
+
+def test_schema_creation_by_many_at_once(pg_url: str) -> None:
+    """Processes starting together on a fresh database: one creates the schema, the rest wait for it."""
+    barrier = threading.Barrier(6)
+    errors: list[BaseException] = []
+
+    def open_one() -> None:
+        barrier.wait()
+        try:
+            open_store(pg_url).close()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_one) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors

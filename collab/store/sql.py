@@ -43,6 +43,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine import Connection, Engine, make_url
@@ -56,6 +57,8 @@ from .base import Store
 log = logging.getLogger("collab.store")
 
 SCHEMA_VERSION = 1
+#: PostgreSQL advisory lock key that serializes schema creation and migrations.
+_SCHEMA_LOCK = 0x636F6C6C6162  # "collab"
 
 metadata = MetaData()
 
@@ -209,6 +212,9 @@ class SQLStore(Store):
 
     def _create_schema(self) -> None:
         with self._write() as conn:
+            if self.dialect == "postgresql":
+                # several processes starting at once on a fresh database: one creates, the others wait
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _SCHEMA_LOCK})
             metadata.create_all(conn)
             row = conn.execute(select(meta_t.c.value).where(meta_t.c.key == "schema_version")).first()
             if row is None:
