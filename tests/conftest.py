@@ -39,6 +39,12 @@ def need_service(name: str, host: str, port: int) -> None:
     pytest.skip(f"{msg} (start it, or run under CI which requires it)")  # COLLAB_REQUIRE_ALL turns this into a failure
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Browser tests run last: Playwright's sync API leaves an asyncio loop running in the
+    main thread for the rest of the session, where a later ``asyncio.run()`` would fail."""
+    items.sort(key=lambda item: "/e2e/" in str(item.path))
+
+
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A URL of a fresh, empty PostgreSQL database of its own (dropped afterwards)."""

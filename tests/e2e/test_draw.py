@@ -213,4 +213,6 @@ def test_catch_up_after_a_dropped_connection(
     seq = requests.get(f"{server.url}/api/notes/{note}", timeout=10).json()["seq"]
     assert ada.evaluate("window.collab.sync.replica.seq") == seq == 4
     wait_ink(ada, 380, 300, present=False)
+    # a poll still in flight when the test killed Ada's engine may be answered 400 (session unknown)
+    console.errors = [e for e in console.errors if not (e.startswith("Ada console:") and "status of 400" in e)]
     console.assert_clean()
