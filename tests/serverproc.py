@@ -59,17 +59,26 @@ class ServerProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 20.0) -> ServerProcess:
-        env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
-        cmd = [
+    def command(self) -> list[str]:
+        """The command line that starts the server (subclasses start other apps)."""
+        return [
             sys.executable,
             str(ROOT / "app.py"),
             "--port", str(self.port),
             "--database", self.database,
             "--async-mode", self.async_mode,
-            "--log-level", env.get("COLLAB_TEST_LOG_LEVEL", "info"),
+            "--log-level", os.environ.get("COLLAB_TEST_LOG_LEVEL", "info"),
             *self.args,
         ]  # fmt: skip
+
+    @property
+    def health_path(self) -> str:
+        """The path answering 200 once the server is ready."""
+        return self.prefix + "/healthz"
+
+    def start(self, timeout: float = 20.0) -> ServerProcess:
+        env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
+        cmd = self.command()
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()/kill()
         self.proc = subprocess.Popen(cmd, cwd=self.tmp_path, env=env, stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
@@ -77,13 +86,13 @@ class ServerProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.log()}")
             try:
-                if requests.get(self.url + self.prefix + "/healthz", timeout=1).status_code == 200:
+                if requests.get(self.url + self.health_path, timeout=1).status_code == 200:
                     return self
             except requests.RequestException:
                 pass
             time.sleep(0.1)
         self.kill()
-        raise RuntimeError(f"server did not answer /healthz within {timeout}s:\n{self.log()}")
+        raise RuntimeError(f"server did not answer {self.health_path} within {timeout}s:\n{self.log()}")
 
     def log(self) -> str:
         try:

@@ -14,6 +14,18 @@ NS = "/notes"
 EVENTS = ("stroke", "remove", "clear", "presence", "cursor", "draft", "deleted", "renamed", "error")
 
 
+def wait_on(cv: threading.Condition, predicate: Callable[[], bool], timeout: float = 15) -> bool:
+    """Wait until ``predicate()`` (checked under ``cv``, re-checked when notified); False on timeout."""
+    deadline = time.monotonic() + timeout
+    with cv:
+        while not predicate():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            cv.wait(min(left, 0.2))
+    return True
+
+
 class Peer:
     """One connected client; ``got[event]`` lists the payloads received."""
 
@@ -44,14 +56,7 @@ class Peer:
         self.sio.emit(event, data, namespace=NS, callback=callback)
 
     def wait_until(self, predicate: Callable[[], bool], timeout: float = 15) -> bool:
-        deadline = time.monotonic() + timeout
-        with self._cv:
-            while not predicate():
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._cv.wait(min(left, 0.2))
-        return True
+        return wait_on(self._cv, predicate, timeout)
 
     def close(self) -> None:
         self.sio.disconnect()

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 import sys
 import threading
 import time
@@ -31,6 +30,7 @@ from itsdangerous.timed import TimestampSigner
 from collab.access import ShareLinks
 
 from serverproc import ROOT, ServerProcess
+from sioclient import wait_on
 
 EXAMPLE = ROOT / "examples" / "host_site" / "app.py"
 SECRET = "test-embedding-share-secret"
@@ -44,29 +44,12 @@ class HostSite(ServerProcess):
     def command(self) -> list[str]:
         return [sys.executable, str(EXAMPLE), "--port", str(self.port), "--database", self.database]
 
-    def start(self, timeout: float = 20.0) -> HostSite:
-        env = {
-            **os.environ,
-            "PYTHONUNBUFFERED": "1",
-            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-            "COLLAB_SECRET_KEY": SECRET,
-            **self.env,
-        }
-        cmd = self.command()
-        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()/kill()
-        self.proc = subprocess.Popen(cmd, cwd=self.tmp_path, env=env, stdout=self._log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"the example site exited with {self.proc.returncode}:\n{self.log()}")
-            try:
-                if requests.get(self.url + "/whiteboard/healthz", timeout=1).status_code == 200:
-                    return self
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        self.kill()
-        raise RuntimeError(f"the example site did not answer within {timeout}s:\n{self.log()}")
+    health_path = "/whiteboard/healthz"
+
+    def __init__(self, tmp_path: Path, **kwargs: Any) -> None:
+        super().__init__(tmp_path, **kwargs)
+        self.env.setdefault("PYTHONPATH", os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+        self.env.setdefault("COLLAB_SECRET_KEY", SECRET)
 
 
 class ThreadingHostSite(HostSite):
@@ -155,14 +138,7 @@ class Client:
         return self.sio.call(event, data, namespace=namespace, timeout=15)
 
     def wait_until(self, predicate: Callable[[], bool], timeout: float = 15) -> bool:
-        deadline = time.monotonic() + timeout
-        with self._cv:
-            while not predicate():
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._cv.wait(min(left, 0.2))
-        return True
+        return wait_on(self._cv, predicate, timeout)
 
     def close(self) -> None:
         self.sio.disconnect()
