@@ -439,7 +439,7 @@ function sendDraftSoon() {
   draftTimer = setTimeout(() => {
     draftTimer = null;
     lastDraft = performance.now();
-    if (gesture && gesture.kind === "draw") sync.sendDraft(currentStroke(false));
+    if (gesture && gesture.kind === "draw" && !sync.sendDraft(currentStroke(false))) sendDraftSoon();
   }, wait);
 }
 
@@ -451,7 +451,7 @@ function sendCursorSoon(x, y) {
     cursorTimer = null;
     lastCursor = performance.now();
     const [cx, cy] = pendingCursor;
-    sync.sendCursor(Math.round(cx * 10) / 10, Math.round(cy * 10) / 10);
+    if (!sync.sendCursor(Math.round(cx * 10) / 10, Math.round(cy * 10) / 10)) sendCursorSoon(cx, cy);
   }, wait);
 }
 

@@ -303,14 +303,29 @@ export class Sync {
   }
 
   // -- volatile extras ------------------------------------------------------------------
-  sendCursor(x, y) {
-    if (this.joined && this.socket.connected) this.socket.volatile.emit("cursor", { note: this.note, x, y });
+  // Cursors and drafts are volatile: dropped, never queued, while the transport is busy
+  // (a long-polling POST in flight). Each one is a snapshot that supersedes the last, so the
+  // senders below return false instead of emitting into a busy transport, and the caller
+  // tries again a moment later with the newest snapshot: the final state always gets through.
+  _writable() {
+    const engine = this.socket.io.engine;
+    return !(engine && engine.transport && engine.transport.writable === false);
   }
 
+  /** Send the pointer position; false when it must be retried (transport busy). */
+  sendCursor(x, y) {
+    if (!(this.joined && this.socket.connected)) return true;
+    if (!this._writable()) return false;
+    this.socket.volatile.emit("cursor", { note: this.note, x, y });
+    return true;
+  }
+
+  /** Send the stroke being drawn; false when it must be retried (transport busy). */
   sendDraft(stroke) {
-    if (this.joined && this.socket.connected && this.role === "edit") {
-      this.socket.volatile.emit("draft", { note: this.note, ...stroke });
-    }
+    if (!(this.joined && this.socket.connected && this.role === "edit")) return true;
+    if (!this._writable()) return false;
+    this.socket.volatile.emit("draft", { note: this.note, ...stroke });
+    return true;
   }
 
   /** Reconnect with a new name/colour (they travel in the connect auth). */
