@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from flask import Flask, g, request
 from flask_socketio import SocketIO
 
-from . import _json, signals
+from . import _json, _wswriter, signals
 from ._compat import (
     faster_binary_check,
     lighter_pings,
@@ -247,6 +247,7 @@ class Collab:
             speed_up_gevent_websocket()
             websocket_fallback(socketio.server.eio)
             lighter_pings()
+            _wswriter.install()
         store = open_store(
             config["COLLAB_DATABASE"],
             oplog_keep=int(config["COLLAB_OPLOG_KEEP"]),

@@ -88,3 +88,25 @@ def test_oversized_message_does_not_hurt_the_server(tmp_path: Path, note_id: str
         assert good.call("stroke", stroke(note_id, "ok"))["seq"] == 1
         assert [s["id"] for s in good.call("join", {"note": note_id})["strokes"]] == ["ok"]
         good.close()
+
+
+@pytest.mark.parametrize("transport", ["websocket", "polling"])
+def test_quiet_connection_stays_up_across_heartbeats(tmp_path: Path, note_id: str, transport: str) -> None:
+    """A connection with nothing to say outlives several ping windows and still works.
+
+    On WebSocket, packets to an idle connection are written without its queue;
+    its writer must not read a quiet queue as a dead connection.
+    """
+    env = {"COLLAB_PING_INTERVAL": "1", "COLLAB_PING_TIMEOUT": "1"}
+    with ServerProcess(tmp_path, env=env) as srv:
+        a = Peer(srv.url, transport, {"name": "quiet"})
+        b = Peer(srv.url, transport, {"name": "other"})
+        a.call("join", {"note": note_id})
+        b.call("join", {"note": note_id})
+        time.sleep(4.5)  # two ping intervals plus timeouts, then some
+        assert a.sio.connected and b.sio.connected
+        assert " disconnect sid=" not in srv.log()
+        assert a.call("stroke", stroke(note_id, "after-quiet"))["seq"] == 1
+        assert b.wait_until(lambda: [s["id"] for s in b.got["stroke"]] == ["after-quiet"])
+        for p in (a, b):
+            p.close()

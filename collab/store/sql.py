@@ -264,8 +264,8 @@ class SQLStore(Store):
             .order_by(n.id)
             .with_for_update()
         )
-        self._q_known = select(s.stroke_id, s.seq, s.peer).where(
-            s.note_id == bindparam("n"), s.stroke_id.in_(bindparam("ids", expanding=True))
+        self._q_known = select(s.note_id, s.stroke_id, s.seq, s.peer).where(
+            s.note_id.in_(bindparam("notes", expanding=True)), s.stroke_id.in_(bindparam("ids", expanding=True))
         )
         self._u_remove = (
             update(strokes_t)
@@ -295,14 +295,14 @@ class SQLStore(Store):
         rows = conn.execute(self._q_lock, {"ids": ids}).all()
         # note id -> [seq, stroke_count, log_start, first seq of this batch]
         state: dict[str, list[int]] = {r.id: [r.seq, r.stroke_count, r.log_start, r.seq] for r in rows}
-        wanted: dict[str, set[str]] = {}
-        for r in batch:
-            if r.kind == "stroke" and r.note in state:
-                wanted.setdefault(r.note, set()).add(r.stroke["id"])  # type: ignore[index]
+        # stroke ids the batch's notes already hold: one query for the whole batch
+        # (notes x ids is a superset of the pairs wanted; the extra matches are harmless)
+        wanted = {(r.note, r.stroke["id"]) for r in batch if r.kind == "stroke" and r.note in state}  # type: ignore[index]
         stored: dict[tuple[str, str], tuple[int, str]] = {}
-        for note_id, want in wanted.items():
-            for k in conn.execute(self._q_known, {"n": note_id, "ids": sorted(want)}):
-                stored[(note_id, k.stroke_id)] = (k.seq, k.peer)
+        if wanted:
+            params = {"notes": sorted({n for n, _ in wanted}), "ids": sorted({i for _, i in wanted})}
+            for k in conn.execute(self._q_known, params):
+                stored[(k.note_id, k.stroke_id)] = (k.seq, k.peer)
         mine: dict[tuple[str, str], dict[str, Any]] = {}  # strokes added by this batch, by (note, id)
         new_ops: list[dict[str, Any]] = []
         out: list[tuple[Any, bool, Any]] = []
@@ -386,10 +386,10 @@ class SQLStore(Store):
             conn.execute(self._i_stroke, list(mine.values()))
         if new_ops:
             conn.execute(self._i_op, new_ops)
-        for note_id, (seq, count, log_start, first) in state.items():
-            if seq == first:
-                continue
-            conn.execute(self._u_note, {"n": note_id, "s": seq, "c": count, "t": now})
+        changed = [(note_id, st) for note_id, st in state.items() if st[0] != st[3]]
+        if changed:
+            conn.execute(self._u_note, [{"n": n, "s": st[0], "c": st[1], "t": now} for n, st in changed])
+        for note_id, (seq, _, log_start, _) in changed:
             new_start = self._compact_to(seq, log_start)
             if new_start != log_start:
                 conn.execute(self._d_ops, {"n": note_id, "s": new_start})
