@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import logging
 import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from engineio import exceptions, packet
@@ -86,16 +88,39 @@ def frame(pkt: Any) -> bytes:
     return out
 
 
-def _send(self: Any, pkt: Any) -> None:
-    """``engineio.socket.Socket.send``: write at once when nothing is waiting, else queue (see the module)."""
+#: While :func:`corked` is active: connection -> frames held back, in send order.
+_corked: dict[Any, list[bytes]] | None = None
+
+
+@contextmanager
+def corked() -> Iterator[None]:
+    """Hold back direct writes until the block ends, then write each connection's frames at once.
+
+    The committer's broadcaster sends a whole commit batch inside one: a member
+    that gets several ops of the batch gets them in one ``send``. Packets that
+    would have gone through the queue still do, and order per connection is
+    kept: once a connection has held-back frames, everything sent to it until
+    the end of the block is held back too. Nested blocks join the outer one.
+    """
+    global _corked
+    if _corked is not None:
+        yield
+        return
+    _corked = {}
+    try:
+        yield
+    finally:
+        held, _corked = _corked, None
+        for sock, frames in held.items():
+            _write(sock, frames[0] if len(frames) == 1 else b"".join(frames), None)
+
+
+def _write(self: Any, data: bytes, pkt: Any) -> None:
+    """Write ``data`` without waiting; queue what the kernel does not take (``pkt`` if nothing was sent)."""
     direct: _Direct | None = self.__dict__.get("_collab_direct")
-    if direct is None or direct.busy or self.queue.qsize():
-        return _stock_send(self, pkt)  # type: ignore[no-any-return]
-    if not self.check_ping_timeout():
-        return None
-    if self.server.logger.isEnabledFor(logging.INFO):
-        self.server.logger.info("%s: Sending packet %s directly", self.sid, packet.packet_names[pkt.packet_type])
-    data = frame(pkt)
+    if direct is None or direct.busy or self.queue.qsize():  # the writer took over meanwhile
+        self.queue.put(_Raw(data))
+        return
     try:
         sent = direct.sock.send(data, 0, 0.0)  # gevent: timeout 0.0 never waits
     except BlockingIOError:
@@ -103,7 +128,26 @@ def _send(self: Any, pkt: Any) -> None:
     except OSError:  # a dead socket: the writer meets the error too and ends the connection
         sent = 0
     if sent < len(data):
-        self.queue.put(_Raw(data[sent:]) if sent else pkt)
+        self.queue.put(pkt if sent == 0 and pkt is not None else _Raw(data[sent:]))
+
+
+def _send(self: Any, pkt: Any) -> None:
+    """``engineio.socket.Socket.send``: write at once when nothing is waiting, else queue (see the module)."""
+    held = None if _corked is None else _corked.get(self)
+    if held is None:
+        direct: _Direct | None = self.__dict__.get("_collab_direct")
+        if direct is None or direct.busy or self.queue.qsize():
+            return _stock_send(self, pkt)  # type: ignore[no-any-return]
+    if not self.check_ping_timeout():
+        return None
+    if self.server.logger.isEnabledFor(logging.INFO):
+        self.server.logger.info("%s: Sending packet %s directly", self.sid, packet.packet_names[pkt.packet_type])
+    if held is not None:
+        held.append(frame(pkt))
+    elif _corked is not None:
+        _corked[self] = [frame(pkt)]
+    else:
+        _write(self, frame(pkt), pkt)
     return None
 
 

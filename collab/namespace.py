@@ -26,7 +26,7 @@ import flask_socketio
 from flask import request
 from socketio.exceptions import ConnectionRefusedError as SioConnectionRefused
 
-from . import protocol
+from . import _wswriter, protocol
 from .errors import BadRequest, CollabError, Forbidden, InternalError, NotFound, NotJoined, RateLimited, TooLarge
 from .limits import FloodGuard, TokenBucket
 from .model import OpRequest
@@ -386,7 +386,8 @@ class NotesNamespace(flask_socketio.Namespace):
         and the next commit does not wait for the previous batch's broadcasts.
         """
         if not hasattr(self.socketio.server.manager, "_publish"):  # type: ignore[union-attr]
-            self._broadcast(batch)
+            with _wswriter.corked():  # a member gets the batch's ops for it in one write
+                self._broadcast(batch)
             return
         if self._outbox is None:
             self._outbox = self.state.runtime.queue()
