@@ -16,6 +16,12 @@ switch per recipient. Whatever the kernel does not take at once (a slow
 reader), and every packet while earlier ones wait, goes through the queue as
 before, so order is kept and a slow reader never blocks its room.
 
+A connection has a writer task only while something waits in its queue: the
+task starts when a packet is queued and ends when the queue is empty (python-
+engineio keeps one asleep per connection for its whole life: a greenlet, its
+stacks and a timer, ~9 KB of an idle connection's memory). Every path that
+queues a packet or a close starts it.
+
 Only the gevent-websocket transport is replaced (the default under gevent);
 any other WebSocket object goes to the stock handler. Apart from the writer the
 handler is python-engineio 4.x's own (the upgrade handshake, the reader loop,
@@ -43,16 +49,25 @@ _HEAD64 = struct.Struct("!BBQ")
 
 
 _stock_send: Any = eio_socket.Socket.send
+_stock_close: Any = eio_socket.Socket.close
 
 
 class _Direct:
-    """A WebSocket connection's socket, and whether its writer is in the middle of a write."""
+    """A WebSocket connection's socket, its writer task (None while idle) and whether it is mid-write."""
 
-    __slots__ = ("busy", "sock")
+    __slots__ = ("busy", "sock", "start_writer", "task")
 
-    def __init__(self, sock: Any) -> None:
+    def __init__(self, sock: Any, start_writer: Any) -> None:
         self.sock = sock
         self.busy = False
+        self.task: Any = None
+        self.start_writer = start_writer
+
+    def ensure_writer(self) -> Any:
+        """Start the writer task unless it runs; it drains the queue and ends when the queue is empty."""
+        if self.task is None:
+            self.task = self.start_writer()
+        return self.task
 
 
 class _Raw:
@@ -118,8 +133,11 @@ def corked() -> Iterator[None]:
 def _write(self: Any, data: bytes, pkt: Any) -> None:
     """Write ``data`` without waiting; queue what the kernel does not take (``pkt`` if nothing was sent)."""
     direct: _Direct | None = self.__dict__.get("_collab_direct")
-    if direct is None or direct.busy or self.queue.qsize():  # the writer took over meanwhile
+    if direct is None:  # the connection ended meanwhile
+        return
+    if direct.busy or self.queue.qsize():  # the writer took over meanwhile
         self.queue.put(_Raw(data))
+        direct.ensure_writer()
         return
     try:
         sent = direct.sock.send(data, 0, 0.0)  # gevent: timeout 0.0 never waits
@@ -129,6 +147,7 @@ def _write(self: Any, data: bytes, pkt: Any) -> None:
         sent = 0
     if sent < len(data):
         self.queue.put(pkt if sent == 0 and pkt is not None else _Raw(data[sent:]))
+        direct.ensure_writer()
 
 
 def _send(self: Any, pkt: Any) -> None:
@@ -136,8 +155,12 @@ def _send(self: Any, pkt: Any) -> None:
     held = None if _corked is None else _corked.get(self)
     if held is None:
         direct: _Direct | None = self.__dict__.get("_collab_direct")
-        if direct is None or direct.busy or self.queue.qsize():
+        if direct is None:
             return _stock_send(self, pkt)  # type: ignore[no-any-return]
+        if direct.busy or self.queue.qsize():
+            _stock_send(self, pkt)
+            direct.ensure_writer()
+            return None
     if not self.check_ping_timeout():
         return None
     if self.server.logger.isEnabledFor(logging.INFO):
@@ -151,39 +174,33 @@ def _send(self: Any, pkt: Any) -> None:
     return None
 
 
-def _drain(sock: Any) -> list[Any] | None:
-    """Wait for the next packets of ``sock``; None when the connection is over.
-
-    Like ``Socket.poll`` but takes up to :data:`MAX_FRAMES` (a polling response
-    is capped lower, see :mod:`collab._compat`), and a quiet queue is not the
-    end: with direct writes even pings may never pass through it. Every close
-    puts ``None`` in the queue; a socket found closed ends the wait too.
-    """
-    server = sock.server
+def _take(sock: Any) -> tuple[list[Any], bool]:
+    """Everything queued for ``sock`` (up to :data:`MAX_FRAMES`), and whether the end (None) was reached."""
     queue = sock.queue
-    queue_empty = server.get_queue_empty_exception()
-    while True:
-        try:
-            first = queue.get(timeout=server.ping_interval + server.ping_timeout)
-            queue.task_done()
-            break
-        except queue_empty:
-            if sock.closed:
-                return None
-    if first is None:
-        return None
-    packets = [first]
+    queue_empty = sock.server.get_queue_empty_exception()
+    packets: list[Any] = []
     while len(packets) < MAX_FRAMES:
         try:
             pkt = queue.get(block=False)
-            queue.task_done()
         except queue_empty:
             break
+        queue.task_done()
         if pkt is None:
-            queue.put(None)
-            break
+            return packets, True
         packets.append(pkt)
-    return packets
+    return packets, False
+
+
+def _close(self: Any, wait: bool = True, abort: bool = False, reason: Any = None) -> None:
+    """``engineio.socket.Socket.close`` that starts the writer to carry out the close it queued."""
+    direct: _Direct | None = self.__dict__.get("_collab_direct")
+    if direct is None:
+        return _stock_close(self, wait, abort, reason)  # type: ignore[no-any-return]
+    _stock_close(self, False, abort, reason)  # queues CLOSE (unless written at once) and the end
+    direct.ensure_writer()
+    if wait:
+        self.queue.join()
+    return None
 
 
 def _coalescing_handler(self: Any, ws: Any) -> Any:
@@ -222,27 +239,36 @@ def _coalescing_handler(self: Any, ws: Any) -> Any:
         self.connected = True
         self.upgraded = True
 
-    direct = _Direct(gsock)
-
     def writer() -> None:
-        while True:
-            packets = _drain(self)
-            if packets is None:
-                break
-            direct.busy = True
-            try:
-                raw.raw_write(b"".join([frame(p) for p in packets]))
-            except (OSError, TypeError, AttributeError):  # a dead socket; raw_write is None once closed
-                break
-            finally:
-                direct.busy = False
+        """Write what is queued, then end: a connection with nothing queued has no writer task."""
         try:
-            ws.close()
-        except (OSError, AttributeError):  # already torn down by the reader
-            pass
+            while True:
+                packets, end = _take(self)
+                if packets:
+                    direct.busy = True
+                    try:
+                        raw.raw_write(b"".join([frame(p) for p in packets]))
+                    except (OSError, TypeError, AttributeError):  # a dead socket; raw_write is None once closed
+                        while not end and packets:  # drop the rest: nobody waits on the queue forever
+                            packets, end = _take(self)
+                        end = True
+                    finally:
+                        direct.busy = False
+                if end:
+                    try:
+                        ws.close()
+                    except (OSError, AttributeError):  # already torn down by the reader
+                        pass
+                    return
+                if not packets:
+                    return
+        finally:
+            direct.task = None
 
-    writer_task = self.server.start_background_task(writer)
+    direct = _Direct(gsock, lambda: self.server.start_background_task(writer))
     self._collab_direct = direct
+    if self.queue.qsize():  # sent before the upgrade completed (the OPEN packet of a new connection)
+        direct.ensure_writer()
     self.server.logger.info("%s: Upgrade to websocket successful", self.sid)
 
     while True:
@@ -266,8 +292,8 @@ def _coalescing_handler(self: Any, ws: Any) -> Any:
             break
 
     self._collab_direct = None  # from now on every packet goes through the queue
-    self.queue.put(None)  # unlock the writer task so that it can exit
-    writer_task.join()
+    self.queue.put(None)  # the writer writes what is queued, closes the WebSocket and ends
+    direct.ensure_writer().join()
     self.close(wait=False, abort=True, reason=self.server.reason.TRANSPORT_CLOSE)
     return []
 
@@ -277,3 +303,4 @@ def install() -> None:
     if eio_socket.Socket._websocket_handler is not _coalescing_handler:
         eio_socket.Socket._websocket_handler = _coalescing_handler  # type: ignore[method-assign]
         eio_socket.Socket.send = _send  # type: ignore[method-assign]
+        eio_socket.Socket.close = _close  # type: ignore[method-assign]
