@@ -47,6 +47,8 @@ class Committer:
         self.timeout = timeout
         self.metrics = metrics
         self._queue = runtime.queue()
+        #: Seconds between two runs of ``store.maintain``.
+        self.maintain_interval = 1.0
         self._task: Any = None
         self._closed = False
         #: How many transactions and ops went through (for metrics and benchmarks).
@@ -54,9 +56,21 @@ class Committer:
         self.ops = 0
 
     def start(self) -> None:
-        """Start the writer task (idempotent)."""
+        """Start the writer task and the store's housekeeping (idempotent)."""
         if self._task is None:
             self._task = self.runtime.spawn(self._run)
+            self.runtime.spawn(self._maintain)
+
+    def _maintain(self) -> None:
+        """Run ``store.maintain`` in a worker thread about once a second until closed."""
+        while not self._closed:
+            self.runtime.sleep(self.maintain_interval)
+            if self._closed:
+                return
+            try:
+                self.runtime.blocking(self.store.maintain)
+            except Exception:  # housekeeping must never stop: log and try again next time
+                log.exception("committer: store housekeeping failed")
 
     def submit(self, req: OpRequest) -> OpRequest:
         """Queue ``req`` and wait until it is committed or refused (see :meth:`wait`)."""

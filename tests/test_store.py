@@ -196,3 +196,84 @@ def test_schema_creation_by_many_at_once(pg_url: str) -> None:
     for t in threads:
         t.join()
     assert not errors, errors
+
+
+def _seq_in_main_file(db: Path, tmp_path: Path, note: str) -> int | None:
+    """The note's seq as the main database file alone holds it (no WAL): what checkpoints wrote."""
+    import shutil
+    import sqlite3
+
+    copy = tmp_path / "main-file-only.db"
+    shutil.copyfile(db, copy)
+    con = sqlite3.connect(copy)
+    try:
+        row = con.execute("SELECT seq FROM collab_notes WHERE id = ?", (note,)).fetchone()
+    except sqlite3.OperationalError:  # not even the schema has been checkpointed yet
+        return None
+    finally:
+        con.close()
+    return None if row is None else int(row[0])
+
+
+def test_sqlite_commits_leave_checkpoints_to_maintain(tmp_path: Path) -> None:
+    db = tmp_path / "ck.db"
+    s = open_store(f"sqlite:///{db}")
+    try:
+        s.create("n", "N")
+        s.maintain()
+        assert _seq_in_main_file(db, tmp_path, "n") == 0
+        for i in range(50):  # far below the auto-checkpoint backstop: commits do not checkpoint
+            apply(s, op("n", sid=f"s{i}"))
+        assert _seq_in_main_file(db, tmp_path, "n") == 0
+        s.maintain()
+        assert _seq_in_main_file(db, tmp_path, "n") == 50
+    finally:
+        s.close()
+
+
+def test_committer_runs_store_maintenance(tmp_path: Path) -> None:
+    """The server's committer checkpoints SQLite by itself, about once a second."""
+    import time
+
+    from collab.committer import Committer
+    from collab.runtime import Runtime
+
+    class ThreadingEngine:  # the parts of an Engine.IO server a threading Runtime uses
+        async_mode = "threading"
+
+        def start_background_task(self, fn: object, *args: object) -> threading.Thread:
+            t = threading.Thread(target=fn, args=args, daemon=True)  # type: ignore[arg-type]
+            t.start()
+            return t
+
+        def sleep(self, seconds: float) -> None:
+            time.sleep(seconds)
+
+        def create_event(self) -> threading.Event:
+            return threading.Event()
+
+        def create_queue(self) -> object:
+            import queue
+
+            return queue.Queue()
+
+        def get_queue_empty_exception(self) -> type[BaseException]:
+            import queue
+
+            return queue.Empty
+
+    db = tmp_path / "ck.db"
+    s = open_store(f"sqlite:///{db}")
+    committer = Committer(s, Runtime(ThreadingEngine()))
+    committer.maintain_interval = 0.1
+    try:
+        s.create("n", "N")
+        req = committer.submit(op("n", sid="a"))
+        assert req.op is not None and req.op["seq"] == 1
+        deadline = time.monotonic() + 5
+        while _seq_in_main_file(db, tmp_path, "n") != 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _seq_in_main_file(db, tmp_path, "n") == 1
+    finally:
+        committer.close()
+        s.close()

@@ -76,5 +76,12 @@ class Store(abc.ABC):
     def secret(self) -> str:
         """A random secret made on first use and kept in the database (signs share links)."""
 
+    def maintain(self) -> None:  # noqa: B027 - optional hook
+        """Housekeeping the server runs off the event loop about once a second (optional).
+
+        It runs beside commits, in a thread of its own, so work done here is
+        work a commit no longer has to do.
+        """
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
