@@ -107,7 +107,14 @@ def serve(argv: Sequence[str] | None = None, prog: str = "app.py") -> int:
         elif args.async_mode == "eventlet":
             _serve_eventlet(app, args.host, args.port)
         else:
-            socketio.run(app, host=args.host, port=args.port, log_output=False, allow_unsafe_werkzeug=True)
+            socketio.run(
+                app,
+                host=args.host,
+                port=args.port,
+                log_output=False,
+                allow_unsafe_werkzeug=True,
+                request_handler=_werkzeug_nodelay_handler(),
+            )
     except KeyboardInterrupt:
         pass
     finally:
@@ -144,6 +151,18 @@ def listener(host: str, port: int, backlog: int = 2048) -> socket.socket:
     sock.bind((host, port))
     sock.listen(backlog)
     return sock
+
+
+def _werkzeug_nodelay_handler() -> Any:
+    """Werkzeug's request handler with TCP_NODELAY on each connection (see :func:`listener`)."""
+    from werkzeug.serving import WSGIRequestHandler
+
+    class NoDelayHandler(WSGIRequestHandler):
+        def setup(self) -> None:
+            super().setup()
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    return NoDelayHandler
 
 
 def _serve_gevent(app: Any, host: str, port: int) -> None:
