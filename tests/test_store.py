@@ -277,3 +277,12 @@ def test_committer_runs_store_maintenance(tmp_path: Path) -> None:
     finally:
         committer.close()
         s.close()
+
+
+def test_a_failing_statement_refuses_the_batch_as_store_unavailable(store: Store) -> None:
+    """Errors the driver raises on the commit's raw cursor are reported like SQLAlchemy's."""
+    store.create("n", "N")
+    with store.engine.begin() as conn:  # type: ignore[attr-defined]
+        conn.exec_driver_sql("DROP TABLE collab_ops")  # the batch's op insert fails
+    (req,) = apply(store, op("n", sid="a"))
+    assert req.op is None and isinstance(req.error, StoreUnavailable)

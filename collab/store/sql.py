@@ -165,6 +165,8 @@ class SQLStore(Store):
         self.max_strokes = max_strokes
         self.busy_timeout = sqlite_busy_timeout
         self.engine = self._make_engine(parsed, sqlite_synchronous, pool_size)
+        #: What a failed database call raises: SQLAlchemy's errors, and the driver's on the raw cursor.
+        self._db_errors: tuple[type[Exception], ...] = (SQLAlchemyError, self.engine.dialect.loaded_dbapi.Error)
         self._prepare()
         self.shared = self.dialect == "postgresql"
         try:
@@ -255,7 +257,7 @@ class SQLStore(Store):
         try:
             with self._write() as conn:
                 outcome = self._apply(conn, batch)
-        except SQLAlchemyError as exc:
+        except self._db_errors as exc:  # the hot path's raw cursor raises the driver's own errors
             log.error("store: batch of %d ops failed: %s", len(batch), exc)
             for req in batch:
                 req.op, req.duplicate = None, False
@@ -531,25 +533,25 @@ class SQLStore(Store):
         it waits: that was most of S1's latency tail. Run here, in a thread of
         its own, the checkpoint waits for no writer and no writer waits for it.
         """
-        if self.dialect != "sqlite":
-            return
-        raw = self.engine.raw_connection()
+        if self.dialect == "sqlite":
+            self._checkpoint("PASSIVE")
+
+    def _checkpoint(self, mode: str) -> None:
+        raw = self.engine.raw_connection()  # autocommit (see _on_connect): a checkpoint runs outside transactions
         try:
             cur = raw.cursor()
-            cur.execute("PRAGMA wal_checkpoint(PASSIVE)")
-            cur.close()
+            try:
+                cur.execute(f"PRAGMA wal_checkpoint({mode})")
+            finally:
+                cur.close()
         finally:
             raw.close()
 
     def close(self) -> None:
         if self.dialect == "sqlite":
             try:  # leave a small WAL behind
-                raw = self.engine.raw_connection()
-                try:
-                    raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
-                finally:
-                    raw.close()
-            except SQLAlchemyError as exc:
+                self._checkpoint("TRUNCATE")
+            except self._db_errors as exc:
                 log.warning("store: final checkpoint failed: %s", exc)
         self.engine.dispose()
 
