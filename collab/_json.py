@@ -32,15 +32,16 @@ def dumps(obj: Any, **_: Any) -> str:
 
 
 #: orjson reads integers beyond 64 bits as floats; the standard library keeps them exact.
-_HUGE_INT = re.compile(rb"\d{20}")
+_HUGE_INT = re.compile(r"[0-9]{20}")
+_HUGE_INT_BYTES = re.compile(rb"[0-9]{20}")
 
 
 def loads(s: str | bytes, **_: Any) -> Any:
     """Parse JSON text (integers stay integers, however large)."""
-    raw = s.encode() if isinstance(s, str) else s
-    if _orjson is not None and not _HUGE_INT.search(raw):
+    huge = (_HUGE_INT if isinstance(s, str) else _HUGE_INT_BYTES).search(s)  # type: ignore[arg-type]
+    if _orjson is not None and huge is None:
         try:
             return _orjson.loads(s)
         except _orjson.JSONDecodeError:
             pass
-    return _std.loads(raw)
+    return _std.loads(s)

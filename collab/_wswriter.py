@@ -44,12 +44,10 @@ from engineio import socket as eio_socket
 MAX_FRAMES = 256
 
 _stock_handler: Any = eio_socket.Socket._websocket_handler
-_HEAD16 = struct.Struct("!BBH")
-_HEAD64 = struct.Struct("!BBQ")
-
-
 _stock_send: Any = eio_socket.Socket.send
 _stock_close: Any = eio_socket.Socket.close
+_HEAD16 = struct.Struct("!BBH")
+_HEAD64 = struct.Struct("!BBQ")
 
 
 class _Direct:
@@ -127,7 +125,7 @@ def corked() -> Iterator[None]:
     finally:
         held, _corked = _corked, None
         for sock, frames in held.items():
-            _write(sock, frames[0] if len(frames) == 1 else b"".join(frames), None)
+            _write(sock, b"".join(frames), None)  # one frame: join returns it as is
 
 
 def _write(self: Any, data: bytes, pkt: Any) -> None:

@@ -380,10 +380,11 @@ class NotesNamespace(flask_socketio.Namespace):
     def broadcast_batch(self, batch: Sequence[OpRequest]) -> None:
         """Send each newly committed op to the other members of its note (seq order).
 
-        Called by the committer after each commit. Local emits only queue packets,
-        so they run inline. Through a message queue every emit is a network round
-        trip: then a broadcaster task of its own sends them, in the same order,
-        and the next commit does not wait for the previous batch's broadcasts.
+        Called by the committer after each commit. Local emits never wait (a
+        non-blocking write, else a queued packet), so they run inline. Through a
+        message queue every emit is a network round trip: then a broadcaster
+        task of its own sends them, in the same order, and the next commit does
+        not wait for the previous batch's broadcasts.
         """
         if not hasattr(self.socketio.server.manager, "_publish"):  # type: ignore[union-attr]
             with _wswriter.corked():  # a member gets the batch's ops for it in one write
@@ -444,8 +445,9 @@ class NotesNamespace(flask_socketio.Namespace):
     def _watch_slow_consumers(self) -> None:
         """Drop connections whose unsent packets pile up (a client that stopped reading).
 
-        Broadcasts only queue packets, so a slow reader never delays its room;
-        this bounds the memory its queue may take. The client catches up with
+        Broadcasts never wait for a reader (what its socket does not take is
+        queued), so a slow reader never delays its room; this bounds the memory
+        its queue may take. The client catches up with
         ``join since`` when it reconnects.
         """
         limit = self.state.config["COLLAB_MAX_QUEUED_PACKETS"]

@@ -235,36 +235,14 @@ def test_committer_runs_store_maintenance(tmp_path: Path) -> None:
     """The server's committer checkpoints SQLite by itself, about once a second."""
     import time
 
+    import engineio
+
     from collab.committer import Committer
     from collab.runtime import Runtime
 
-    class ThreadingEngine:  # the parts of an Engine.IO server a threading Runtime uses
-        async_mode = "threading"
-
-        def start_background_task(self, fn: object, *args: object) -> threading.Thread:
-            t = threading.Thread(target=fn, args=args, daemon=True)  # type: ignore[arg-type]
-            t.start()
-            return t
-
-        def sleep(self, seconds: float) -> None:
-            time.sleep(seconds)
-
-        def create_event(self) -> threading.Event:
-            return threading.Event()
-
-        def create_queue(self) -> object:
-            import queue
-
-            return queue.Queue()
-
-        def get_queue_empty_exception(self) -> type[BaseException]:
-            import queue
-
-            return queue.Empty
-
     db = tmp_path / "ck.db"
     s = open_store(f"sqlite:///{db}")
-    committer = Committer(s, Runtime(ThreadingEngine()))
+    committer = Committer(s, Runtime(engineio.Server(async_mode="threading")))
     committer.maintain_interval = 0.1
     try:
         s.create("n", "N")

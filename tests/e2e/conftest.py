@@ -40,7 +40,7 @@ def chromium_path() -> str | None:
 def _unavailable(reason: str) -> None:
     if os.environ.get("COLLAB_REQUIRE_ALL") == "1":
         pytest.fail(f"{reason} and COLLAB_REQUIRE_ALL=1 (install: apt-get install chromium; pip install playwright)")
-    pytest.skip(f"{reason} (apt-get install chromium; pip install playwright)")
+    pytest.skip(f"{reason} (apt-get install chromium; pip install playwright)")  # COLLAB_REQUIRE_ALL fails instead
 
 
 @pytest.fixture(scope="session")
