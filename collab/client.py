@@ -46,6 +46,7 @@ import socketio
 from engineio.payload import Payload
 
 from . import protocol
+from ._sioclient import Client as _SioClient
 from .errors import CollabError, InternalError, NotFound, error_for_code
 from .replica import NeedRejoin, NoteReplica, OpApplied, OpDone, OpFailed, StateReset
 
@@ -55,6 +56,8 @@ log = logging.getLogger("collab.client")
 
 #: Seconds one connection attempt may take before it is abandoned.
 CONNECT_TIMEOUT = 12.0
+#: Seconds a closing client waits for the server to have been told it leaves.
+GOODBYE_TIMEOUT = 2.0
 #: Connect-time refusals that trying again will not fix.
 _PERMANENT = frozenset({"bad_request", "forbidden", "not_found", "too_large"})
 #: Events a callback may be registered for with :meth:`NoteClient.on`.
@@ -584,7 +587,7 @@ class NoteClient:
         self._url_index += 1
         gen = self._gen + 1
         refusal: list[Any] = []
-        sio = socketio.Client(reconnection=False, handle_sigint=False, request_timeout=5)
+        sio = _SioClient(reconnection=False, handle_sigint=False, request_timeout=5)
         ns = self.namespace
 
         def on_event(event: str, *args: Any) -> None:
@@ -859,11 +862,16 @@ class NoteClient:
         self._last_failure = reason
         log.info("connection to %s dropped: %s", self.current_url, reason)
         self._queue_call("status", (False, reason))
-        self._abandon(sio)
+        self._abandon(sio, wait=0.0 if reconnecting else GOODBYE_TIMEOUT)
 
     @staticmethod
-    def _abandon(sio: socketio.Client) -> None:
-        """Disconnect an old client without waiting for its threads (they may hang on a dead link)."""
+    def _abandon(sio: socketio.Client, wait: float = 0.0) -> None:
+        """Disconnect an old client, waiting at most ``wait`` s for it (its threads may hang on a dead link).
+
+        A closing client waits a little, so that a script that exits right
+        after :meth:`close` has told the server it left: over long-polling the
+        server would otherwise keep it in the room until the ping timeout.
+        """
 
         def stop() -> None:
             try:
@@ -871,7 +879,10 @@ class NoteClient:
             except Exception:  # noqa: BLE001 - best effort on a dead client
                 pass
 
-        threading.Thread(target=stop, name="collab-abandon", daemon=True).start()
+        thread = threading.Thread(target=stop, name="collab-abandon", daemon=True)
+        thread.start()
+        if wait > 0:
+            thread.join(wait)
 
     def _set_fatal(self, err: CollabError) -> None:
         with self._lock:

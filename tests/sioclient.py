@@ -1,4 +1,10 @@
-"""A thin test peer over the stock python-socketio client: records every event it receives."""
+"""A thin test peer over python-socketio's client: records every event it receives.
+
+It is collab's ``Client`` (``collab._sioclient``): the stock client with the fix
+that lets a long-polling client tell the server it leaves when it closes while
+a POST is in flight; without it such a close waits 25 s and the server keeps
+the peer until its ping timeout.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-import socketio
+from collab._sioclient import Client
 
 NS = "/notes"
 EVENTS = ("stroke", "remove", "clear", "presence", "cursor", "draft", "deleted", "renamed", "error")
@@ -30,7 +36,7 @@ class Peer:
     """One connected client; ``got[event]`` lists the payloads received."""
 
     def __init__(self, url: str, transport: str = "websocket", auth: dict[str, Any] | None = None) -> None:
-        self.sio = socketio.Client(reconnection=False)
+        self.sio = Client(reconnection=False)
         self.got: dict[str, list[Any]] = defaultdict(list)
         self._cv = threading.Condition()
         for ev in EVENTS:

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
+import time
 
 import pytest
 import requests
 
+from collab import _sioclient
 from collab.client import ConnectionFailed, NoteClient
 from collab.errors import BadRequest, CollabError, NotFound, TooLarge
 from collab.replica import strokes_equal
 
 from faultproxy import FaultProxy
-from serverproc import ServerProcess, free_port
+from serverproc import ROOT, ServerProcess, free_port
+from sioclient import Peer
 
 TRANSPORTS = ["websocket", "polling"]
 
@@ -185,11 +190,6 @@ def test_closed_client_refuses_ops(server, note_id):
 
 def test_client_and_cli_import_no_server_stack():
     """``collab.client`` needs only the Socket.IO client; ``collab.cli`` imports nothing heavy before ``serve``."""
-    import subprocess
-    import sys
-
-    from serverproc import ROOT
-
     code = (
         "import sys, collab.cli\n"
         "heavy = [m for m in ('flask', 'gevent', 'sqlalchemy', 'socketio') if m in sys.modules]\n"
@@ -199,3 +199,58 @@ def test_client_and_cli_import_no_server_stack():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def _names(peer: Peer) -> list[str]:
+    got = peer.got["presence"]
+    return [p["name"] for p in got[-1]["peers"]] if got else []
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_close_with_a_post_in_flight_tells_the_server_at_once(server, note_id, transport, monkeypatch):
+    """The stock polling client dropped its goodbye when closed mid-POST: a ghost until the ping timeout (45 s).
+
+    Every POST's answer is made to arrive 0.3 s late, so the ack of the last
+    stroke (which comes on the long poll) lets ``close()`` run while its POST
+    is still in flight.
+    """
+    post = _sioclient._EngineIOClient._send_request
+
+    def late_post(self, method, *args, **kwargs):
+        answer = post(self, method, *args, **kwargs)
+        if method == "POST":
+            time.sleep(0.3)
+        return answer
+
+    monkeypatch.setattr(_sioclient._EngineIOClient, "_send_request", late_post)
+    watcher = Peer(server.url, transport)
+    try:
+        watcher.call("join", {"note": note_id})
+        leaver = NoteClient(server.url, note_id, name="leaver", transports=[transport])
+        assert watcher.wait_until(lambda: "leaver" in _names(watcher))
+        leaver.draw([(0, 0), (5, 5)])
+        started = time.monotonic()
+        leaver.close()  # waits for the ack first
+        assert time.monotonic() - started < 10, "close() waited for the long poll instead of ending it"
+        assert watcher.wait_until(lambda: "leaver" not in _names(watcher), timeout=10)
+    finally:
+        watcher.close()
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_a_script_that_exits_right_after_close_has_left_the_room(server, note_id, transport):
+    """``close()`` waits (briefly) for the goodbye, so the process may exit at once."""
+    watcher = Peer(server.url, transport)
+    try:
+        watcher.call("join", {"note": note_id})
+        script = (
+            "import sys\n"
+            "from collab.client import NoteClient\n"
+            "with NoteClient(sys.argv[1], sys.argv[2], name='script', transports=[sys.argv[3]]) as note:\n"
+            "    note.draw([(0, 0), (5, 5)])\n"
+        )
+        subprocess.run([sys.executable, "-c", script, server.url, note_id, transport], cwd=ROOT, check=True, timeout=60)
+        assert watcher.wait_until(lambda: "script" not in _names(watcher), timeout=10)
+        assert any("script" in [p["name"] for p in got["peers"]] for got in watcher.got["presence"])
+    finally:
+        watcher.close()

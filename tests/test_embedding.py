@@ -27,6 +27,7 @@ import requests
 import socketio
 from itsdangerous.timed import TimestampSigner
 
+from collab import _sioclient
 from collab.access import ShareLinks
 
 from serverproc import ROOT, ServerProcess
@@ -103,7 +104,7 @@ def cookie_header(s: requests.Session) -> str:
 
 
 class Client:
-    """A stock python-socketio client on the site's ``/`` and collab's ``/notes``, recording events."""
+    """A python-socketio client (collab's, as in ``sioclient.py``) on ``/`` and ``/notes``, recording events."""
 
     def __init__(
         self,
@@ -114,7 +115,7 @@ class Client:
         auth: dict[str, Any] | None = None,
         namespaces: tuple[str, ...] = ("/", NS),
     ) -> None:
-        self.sio = socketio.Client(reconnection=False)
+        self.sio = _sioclient.Client(reconnection=False)
         self.got: dict[tuple[str, str], list[Any]] = defaultdict(list)
         self._cv = threading.Condition()
         for ns in namespaces:

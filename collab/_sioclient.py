@@ -1,0 +1,64 @@
+"""python-socketio's client with a fix for saying goodbye over long-polling.
+
+The stock Engine.IO client (python-engineio 4.15) loses a polling client's last
+packets when ``disconnect()`` is called while a POST is still in flight:
+``disconnect()`` queues the Socket.IO DISCONNECT and Engine.IO CLOSE packets and
+marks the client "disconnecting"; the writer thread, back from its POST, sees
+the client is no longer "connected" and ends without sending them. The server
+is never told, so the client stays in its rooms (a ghost in presence) until the
+ping timeout, 45 s later, and ``disconnect()`` itself waits for the pending long
+poll, up to the 25 s ping interval. A script that sends and then closes at once
+hits it often.
+
+:class:`Client` is ``socketio.Client`` with an Engine.IO client whose writer,
+once it ends while the client is disconnecting over long-polling, sends what is
+still queued up to the stop marker in one last POST. Nothing else changes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import engineio
+import socketio
+from engineio.payload import Payload
+
+__all__ = ["Client"]
+
+
+class _EngineIOClient(engineio.Client):  # type: ignore[misc]
+    """``engineio.Client`` whose polling writer sends the queued goodbye it would drop."""
+
+    def _write_loop(self) -> None:
+        super()._write_loop()
+        if self.state == "disconnecting" and self.current_transport == "polling":
+            self._send_leftovers()
+
+    def _send_leftovers(self) -> None:
+        """POST what is queued before the stop marker (the DISCONNECT and CLOSE packets)."""
+        packets: list[Any] = []
+        while True:
+            try:
+                pkt = self.queue.get(block=False)
+            except self.queue_empty:
+                break
+            self.queue.task_done()
+            if pkt is None:
+                break
+            packets.append(pkt)
+        if packets:
+            self.logger.info("Sending %d packet(s) queued before the disconnect", len(packets))
+            self._send_request(
+                "POST",
+                self.base_url,
+                body=Payload(packets=packets).encode(),
+                headers={"Content-Type": "text/plain"},
+                timeout=self.request_timeout,
+            )
+
+
+class Client(socketio.Client):  # type: ignore[misc]
+    """``socketio.Client`` that tells the server it leaves, also over long-polling (see the module)."""
+
+    def _engineio_client_class(self) -> type[engineio.Client]:
+        return _EngineIOClient
