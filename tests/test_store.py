@@ -264,3 +264,30 @@ def test_a_failing_statement_refuses_the_batch_as_store_unavailable(store: Store
         conn.exec_driver_sql("DROP TABLE collab_ops")  # the batch's op insert fails
     (req,) = apply(store, op("n", sid="a"))
     assert req.op is None and isinstance(req.error, StoreUnavailable)
+
+
+def test_sqlite_commits_share_one_connection_and_recover_from_a_lock(tmp_path: Path) -> None:
+    """The committer's SQLite connection is kept between batches; an error replaces it."""
+    import sqlite3
+
+    s = open_store(f"sqlite:///{tmp_path / 'held.db'}", sqlite_busy_timeout=0.2)
+    try:
+        s.create("n", "N")
+        apply(s, op("n", sid="a"))
+        first = s._writers[0].dbapi_connection  # type: ignore[attr-defined]
+        (req,) = apply(s, op("n", sid="b"))
+        assert req.op is not None and req.op["seq"] == 2
+        assert [w.dbapi_connection for w in s._writers] == [first]  # type: ignore[attr-defined]
+        other = sqlite3.connect(str(tmp_path / "held.db"), isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+        (req,) = apply(s, op("n", sid="c"))
+        assert req.op is None and isinstance(req.error, StoreUnavailable)
+        assert s._writers == []  # type: ignore[attr-defined]  # dropped
+        other.execute("ROLLBACK")
+        other.close()
+        (req,) = apply(s, op("n", sid="c"))  # a fresh connection; nothing was lost or skipped
+        assert req.op is not None and req.op["seq"] == 3
+        state = s.join("n", None, None)
+        assert state is not None and [x["id"] for x in state.strokes] == ["a", "b", "c"]
+    finally:
+        s.close()
