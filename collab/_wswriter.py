@@ -33,8 +33,6 @@ from __future__ import annotations
 
 import logging
 import struct
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from engineio import exceptions, packet
@@ -101,31 +99,40 @@ def frame(pkt: Any) -> bytes:
     return out
 
 
-#: While :func:`corked` is active: connection -> frames held back, in send order.
-_corked: dict[Any, list[bytes]] | None = None
+#: While writes are held back (:func:`hold`): connection -> frames, in send order.
+_held: dict[Any, list[bytes]] | None = None
 
 
-@contextmanager
-def corked() -> Iterator[None]:
-    """Hold back direct writes until the block ends, then write each connection's frames at once.
-
-    The committer's broadcaster sends a whole commit batch inside one: a member
-    that gets several ops of the batch gets them in one ``send``. Packets that
-    would have gone through the queue still do, and order per connection is
-    kept: once a connection has held-back frames, everything sent to it until
-    the end of the block is held back too. Nested blocks join the outer one.
-    """
-    global _corked
-    if _corked is not None:
-        yield
-        return
-    _corked = {}
-    try:
-        yield
-    finally:
-        held, _corked = _corked, None
+def _release() -> None:
+    """Write each connection's held-back frames at once; stop holding."""
+    global _held
+    held, _held = _held, None
+    if held:
         for sock, frames in held.items():
             _write(sock, b"".join(frames), None)  # one frame: join returns it as is
+
+
+def hold() -> None:
+    """Hold back direct writes until the event loop has run the tasks made ready meanwhile.
+
+    The committer calls this before it broadcasts a commit batch and wakes the
+    batch's senders: their acks are sent by their own tasks, which run after the
+    committer, and a connection that gets both broadcasts and its own acks gets
+    them in one ``send``. The release is a loop callback that queues itself
+    once more, so it runs after the wake-ups queued in the meantime; it never
+    waits for I/O or a timer. Order per connection is kept: once a connection
+    has held-back frames, everything sent to it until the release is held too,
+    and packets that would have gone through the queue still do. Needs gevent
+    (the only mode that installs this writer); idempotent while a hold is open.
+    """
+    global _held
+    if _held is not None:
+        return
+    from gevent import get_hub
+
+    loop = get_hub().loop
+    _held = {}
+    loop.run_callback(lambda: loop.run_callback(_release))
 
 
 def _write(self: Any, data: bytes, pkt: Any) -> None:
@@ -150,7 +157,7 @@ def _write(self: Any, data: bytes, pkt: Any) -> None:
 
 def _send(self: Any, pkt: Any) -> None:
     """``engineio.socket.Socket.send``: write at once when nothing is waiting, else queue (see the module)."""
-    held = None if _corked is None else _corked.get(self)
+    held = None if _held is None else _held.get(self)
     if held is None:
         direct: _Direct | None = self.__dict__.get("_collab_direct")
         if direct is None:
@@ -165,8 +172,8 @@ def _send(self: Any, pkt: Any) -> None:
         self.server.logger.info("%s: Sending packet %s directly", self.sid, packet.packet_names[pkt.packet_type])
     if held is not None:
         held.append(frame(pkt))
-    elif _corked is not None:
-        _corked[self] = [frame(pkt)]
+    elif _held is not None:
+        _held[self] = [frame(pkt)]
     else:
         _write(self, frame(pkt), pkt)
     return None

@@ -387,8 +387,9 @@ class NotesNamespace(flask_socketio.Namespace):
         not wait for the previous batch's broadcasts.
         """
         if not hasattr(self.socketio.server.manager, "_publish"):  # type: ignore[union-attr]
-            with _wswriter.corked():  # a member gets the batch's ops for it in one write
-                self._broadcast(batch)
+            if self.socketio.server.eio.async_mode == "gevent":  # type: ignore[union-attr]
+                _wswriter.hold()  # a member gets the batch's ops and its own acks in one write
+            self._broadcast(batch)
             return
         if self._outbox is None:
             self._outbox = self.state.runtime.queue()
