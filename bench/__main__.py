@@ -77,6 +77,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="extra argument to naive_relay.py, e.g. --naive-arg=--nodelay",
     )
     p.add_argument(
+        "--node-arg",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="extra argument to node_relay.js, e.g. --node-arg=--parser --node-arg=msgpack",
+    )
+    p.add_argument(
         "--profile",
         action="store_true",
         help="sample the Python servers with py-spy during the (first) measured window",
@@ -104,6 +111,7 @@ def _overrides(args: argparse.Namespace, scenario: str) -> dict[str, Any]:
             o.update(rampStart=5, rampFactor=2, rampMax=10, duration=2)
         if scenario == "s4":
             o.update(connections=20, hold=1)
+        o.update(_kv(args.set, "--set"))
         return o
     o = {"duration": args.duration, "warmup": args.warmup}
     if scenario == "s3":
@@ -161,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
                             collab_env={k: str(v) for k, v in _kv(args.collab_env, "--collab-env").items()},
                             collab_args=args.collab_arg,
                             naive_args=args.naive_arg,
+                            node_args=args.node_arg,
                             profile_to=(
                                 out_path.with_name(f"{out_path.stem}-{scen}-{target}-run{i + 1}.pyspy.txt")
                                 if args.profile

@@ -11,7 +11,8 @@
 //
 // Modes:
 //   run  (default) one phase: warmup, then `duration` seconds measured, then drain
-//   ramp            phases of rising rate until p99 > --max-p99 ms, a loss, or a missing ack
+//   ramp            phases of rising rate until p99 > --max-p99 ms, a loss, or a missing ack;
+//                   then --rampRefine steps bisect between the last pass and the first fail
 //   idle            open N connections, join, hold them `hold` seconds, count what is held
 //
 // Output: ONE JSON object on stdout. Progress events go to stderr as lines
@@ -60,6 +61,9 @@ const DEFAULTS = {
   rampFactor: 1.5, // each next step multiplies the rate by this
   rampAdd: 0, // ...or adds this (when > 0, used instead of the factor)
   rampMax: 1000, // stop after this rate per client
+  rampRefine: 0, // after the first failing step, this many steps between the last pass and the first
+  //                fail (geometric midpoint each time): the ceiling to within factor^(1/2^N)
+  settle: 2, // seconds of quiet before a refining step, so it starts on a caught-up server
   maxP99: 200, // ms: a step passes when p99 <= this, no loss, every ack back
   // idle
   connections: 5000,
@@ -69,6 +73,7 @@ const DEFAULTS = {
   connectTimeout: 30,
   prefix: '',
   fullParse: 0, // 1: decode every packet with the stock parser (see LeanDecoder)
+  parser: 'json', // json | msgpack (socket.io-msgpack-parser; the server must use it too)
 };
 
 function parseArgs(argv) {
@@ -92,6 +97,7 @@ function parseArgs(argv) {
       throw new Error(`${a} needs a number, got ${raw}`);
     }
   }
+  if (opts.parser !== 'json' && opts.parser !== 'msgpack') throw new Error(`--parser must be json or msgpack, not ${opts.parser}`);
   if (!opts.prefix) opts.prefix = 'b' + Date.now().toString(36) + Math.floor(Math.random() * 1e6).toString(36);
   return opts;
 }
@@ -151,14 +157,21 @@ class Client {
         transports: o.transports.split(','),
         forceNew: true, // one engine.io connection per client (no multiplexing)
         reconnection: false,
-        parser: o.fullParse ? stockParser : leanParser,
+        parser: o.parser === 'msgpack' ? require('socket.io-msgpack-parser') : o.fullParse ? stockParser : leanParser,
         timeout: o.connectTimeout * 1000,
       });
       this.sock = sock;
       let done = false;
+      // the client's own timeout covers the engine.io handshake only: bound the namespace connect
+      // and the join too (a server speaking another parser never answers them)
+      const timer = setTimeout(() => {
+        finish(false, 'no connect and join within connectTimeout');
+        sock.close();
+      }, o.connectTimeout * 1000);
       const finish = (ok, why) => {
         if (!done) {
           done = true;
+          clearTimeout(timer);
           resolve({ ok, why });
         }
       };
@@ -442,16 +455,32 @@ async function main() {
         rate = o.rampAdd > 0 ? rate + o.rampAdd : Math.round(rate * o.rampFactor * 100) / 100;
         await sleep(500);
       }
-      const passing = out.phases.filter((p) => p.passed);
+      // refine: bisect (geometrically) between the highest passing and the lowest failing rate
+      let lo = out.phases.filter((p) => p.passed).map((p) => p.rate_per_client).pop();
+      let hi = out.phases[out.phases.length - 1].passed ? null : out.phases[out.phases.length - 1].rate_per_client;
+      for (let k = 0; k < o.rampRefine && lo !== undefined && hi !== null; k++) {
+        const mid = Math.round(Math.sqrt(lo * hi) * 100) / 100;
+        if (mid <= lo || mid >= hi) break;
+        await sleep(o.settle * 1000);
+        const r = await gen.runPhase(out.phases.length, mid);
+        r.refining = true;
+        out.phases.push(r);
+        event('phase', { phase: r.phase, rate: mid, deliveries_per_s: r.deliveries_per_s, p99: r.latency_ms.p99, passed: r.passed, refining: true });
+        if (r.passed) lo = mid;
+        else hi = mid;
+      }
+      const passing = out.phases.filter((p) => p.passed).sort((a, b) => a.rate_per_client - b.rate_per_client);
       const best = passing.length ? passing[passing.length - 1] : null;
       out.ceiling = best
         ? { rate_per_client: best.rate_per_client, deliveries_per_s: best.deliveries_per_s, latency_ms: best.latency_ms }
         : null;
       out.stopped_because = !out.phases.length
         ? 'no phase ran'
-        : out.phases[out.phases.length - 1].passed
+        : out.phases.every((p) => p.passed)
           ? 'reached rampMax'
-          : 'last step failed (p99, loss or ack)';
+          : o.rampRefine > 0
+            ? `a step failed (p99, loss or ack); refined by ${out.phases.filter((p) => p.refining).length} steps`
+            : 'last step failed (p99, loss or ack)';
       out.result = best || out.phases[out.phases.length - 1];
     } else {
       out.result = await gen.runPhase(0, o.rate);

@@ -8,10 +8,13 @@ the rest of the room and acks ``{"ok": true, "seq": n}``. Served with
 
     python bench/naive_relay.py --port 5001 [--async-mode gevent|eventlet|threading]
                                 [--ws gevent-websocket|simple-websocket] [--nodelay] [--json orjson]
+                                [--serializer msgpack]
 
-``--ws``, ``--nodelay`` and ``--json`` are levers measured by the benchmark; the
-defaults are what the docs give you (gevent-websocket when it is installed,
-Nagle's algorithm on, the standard ``json`` module).
+``--ws``, ``--nodelay``, ``--json`` and ``--serializer`` are levers measured by the
+benchmark; the defaults are what the docs give you (gevent-websocket when it is
+installed, Nagle's algorithm on, the standard ``json`` module, JSON packets).
+``--serializer msgpack`` needs ``pip install msgpack`` and a client that speaks
+``socket.io-msgpack-parser`` (the load generator's ``--parser msgpack``).
 """
 
 from __future__ import annotations
@@ -36,6 +39,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--nodelay", action="store_true", help="set TCP_NODELAY on every accepted connection")
     p.add_argument("--json", choices=("json", "orjson"), default="json", help="Socket.IO packet JSON encoder")
+    p.add_argument(
+        "--serializer", choices=("default", "msgpack"), default="default", help="Socket.IO packet serializer"
+    )
     return p.parse_args(argv)
 
 
@@ -64,6 +70,8 @@ def main(argv: list[str] | None = None) -> None:
     kwargs: dict[str, Any] = {"async_mode": args.async_mode, "max_http_buffer_size": 1_000_000}
     if args.json == "orjson":
         kwargs["json"] = _OrjsonModule
+    if args.serializer == "msgpack":
+        kwargs["serializer"] = "msgpack"
     socketio = SocketIO(app, **kwargs)
     seqs: dict[str, int] = defaultdict(int)
 

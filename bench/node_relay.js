@@ -4,7 +4,10 @@
 // stored: `join` enters the room and acks; `stroke` numbers the op, broadcasts
 // it to the rest of the room and acks {ok: true, seq}.
 //
-//   node bench/node_relay.js --port 5002
+//   node bench/node_relay.js --port 5002 [--parser msgpack]
+//
+// --parser msgpack: socket.io-msgpack-parser instead of the default JSON parser
+// (clients must use it too: the load generator's --parser msgpack).
 'use strict';
 
 const http = require('http');
@@ -12,10 +15,13 @@ const { Server } = require('socket.io');
 
 let port = 5002;
 let host = '127.0.0.1';
+let parser = 'json';
 for (let i = 2; i < process.argv.length; i++) {
   if (process.argv[i] === '--port') port = Number(process.argv[++i]);
   else if (process.argv[i] === '--host') host = process.argv[++i];
+  else if (process.argv[i] === '--parser') parser = process.argv[++i];
 }
+if (parser !== 'json' && parser !== 'msgpack') throw new Error(`--parser must be json or msgpack, not ${parser}`);
 
 const server = http.createServer((req, res) => {
   if (req.url === '/healthz') {
@@ -26,7 +32,10 @@ const server = http.createServer((req, res) => {
     res.end();
   }
 });
-const ioServer = new Server(server, { maxHttpBufferSize: 1e6 });
+const ioServer = new Server(server, {
+  maxHttpBufferSize: 1e6,
+  ...(parser === 'msgpack' ? { parser: require('socket.io-msgpack-parser') } : {}),
+});
 const seqs = new Map();
 
 ioServer.of('/notes').on('connection', (socket) => {

@@ -123,7 +123,8 @@ def tables(results: dict[str, dict[str, dict[str, Any]]]) -> str:
             steps = a.get("steps") or []
             if steps:
                 desc = "; ".join(
-                    f"{s['rate']}/s → {s['deliveries_per_s']:,}/s p99 {_f(s['p99'], 1)} ms"
+                    ("refining: " if s.get("refining") else "")
+                    + f"{s['rate']}/s → {s['deliveries_per_s']:,}/s p99 {_f(s['p99'], 1)} ms"
                     + ("" if s["passed"] else f" ✗ (losses {s['losses']}, acks missing {s['acks_missing']})")
                     for s in steps
                 )

@@ -93,12 +93,15 @@ def run_one(
     collab_env: dict[str, str] | None = None,
     collab_args: list[str] | None = None,
     naive_args: list[str] | None = None,
+    node_args: list[str] | None = None,
     profile_to: Path | None = None,
     timeout: float = 1200.0,
 ) -> dict[str, Any]:
     """One run: returns ``{"scenario", "target", "loadgen": {...}, "server": {...}, "summary": {...}}``."""
     opts = {**SCENARIOS[scenario].options, **(overrides or {})}
-    server = Server(target, workdir, collab_env=collab_env, collab_args=collab_args, naive_args=naive_args)
+    server = Server(
+        target, workdir, collab_env=collab_env, collab_args=collab_args, naive_args=naive_args, node_args=node_args
+    )
     server.start()
     record: dict[str, Any] = {"scenario": scenario, "target": target, "options": opts, "command": server.cmd}
     try:
@@ -228,6 +231,7 @@ def summarize(record: dict[str, Any], rss0: int) -> dict[str, Any]:
                 "server_cpu": cpu.get(str(p["phase"])),
                 "gen_cpu": round(p["generator_cpu_pct"]),
                 "passed": p["passed"],
+                "refining": bool(p.get("refining")),
             }
             for p in lg["phases"]
         ]

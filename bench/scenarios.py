@@ -22,9 +22,10 @@ SCENARIOS: dict[str, Scenario] = {
                  {"mode": "run", "rooms": 10, "clients": 10, "rate": 5, "points": 32}),
         Scenario("s2", "S2 big room: 1 room x 100 clients x 1 stroke/s of 32 points",
                  {"mode": "run", "rooms": 1, "clients": 100, "rate": 1, "points": 32}),
-        Scenario("s3", "S3 ceiling: S1's shape, 3 strokes/s per client x1.5 per step until p99 > 200 ms or a loss",
+        Scenario("s3", "S3 ceiling: S1's shape, 3 strokes/s per client x1.5 per step until p99 > 200 ms or a loss, "
+                 "then 3 steps bisecting between the last pass and the first fail (the ceiling to within 5%)",
                  {"mode": "ramp", "rooms": 10, "clients": 10, "points": 32, "rampStart": 3, "rampFactor": 1.5,
-                  "maxP99": 200}),
+                  "rampRefine": 3, "maxP99": 200}),
         Scenario("s4", "S4 idle: 5,000 connections joined (500 rooms x 10) and held",
                  {"mode": "idle", "connections": 5000, "clients": 10, "connectConcurrency": 100}),
         Scenario("s1-polling", "S1 over HTTP long-polling only",

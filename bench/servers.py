@@ -37,6 +37,7 @@ class Server:
         collab_env: dict[str, str] | None = None,
         collab_args: list[str] | None = None,
         naive_args: list[str] | None = None,
+        node_args: list[str] | None = None,
     ) -> None:
         if target not in TARGETS:
             raise ValueError(f"unknown target {target!r}: use one of {', '.join(TARGETS)}")
@@ -59,7 +60,7 @@ class Server:
         elif target == "naive":
             self.cmd = [sys.executable, str(BENCH / "naive_relay.py"), "--port", str(self.port), *(naive_args or [])]
         else:
-            self.cmd = ["node", str(BENCH / "node_relay.js"), "--port", str(self.port)]
+            self.cmd = ["node", str(BENCH / "node_relay.js"), "--port", str(self.port), *(node_args or [])]
         self.log_path = workdir / f"{target}-{self.port}.log"
         self.proc: subprocess.Popen[bytes] | None = None
 

@@ -60,3 +60,26 @@ def test_bench_smoke_s1_collab(tmp_path: Path) -> None:
     acks, sent = (c.strip() for c in cells[8].split("/"))
     assert acks == sent, row
     assert out.is_file() and "smoke passed" in done.stderr
+
+
+def test_bench_smoke_msgpack_lever_on_the_peers(tmp_path: Path) -> None:
+    """The msgpack lever (generator, naive relay and Node relay all on msgpack) still runs without loss."""
+    _need_node_modules()
+    pytest.importorskip("msgpack", reason="pip install msgpack (requirements-dev.txt)")
+    done = subprocess.run(
+        [
+            sys.executable, "-m", "bench", "s1", "--smoke", "--target", "naive,node",
+            "--set", "parser=msgpack", "--naive-arg=--serializer", "--naive-arg=msgpack",
+            "--node-arg=--parser", "--node-arg=msgpack", "--out", str(tmp_path / "msgpack.json"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )  # fmt: skip
+    assert done.returncode == 0, f"smoke failed ({done.returncode}):\n{done.stdout}\n{done.stderr[-4000:]}"
+    for target in ("naive", "node"):
+        row = next(line for line in done.stdout.splitlines() if line.startswith(f"| s1 | {target} |"))
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        losses, expected = (c.strip() for c in cells[7].split("/"))
+        assert losses == "0" and int(expected.replace(",", "")) > 0, row
