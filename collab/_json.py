@@ -9,7 +9,6 @@ standard library instead, so validation, not the parser, answers it.
 from __future__ import annotations
 
 import json as _std
-import re
 from typing import Any
 
 _orjson: Any
@@ -31,15 +30,27 @@ def dumps(obj: Any, **_: Any) -> str:
     return _std.dumps(obj, separators=(",", ":"))
 
 
-#: orjson reads integers beyond 64 bits as floats; the standard library keeps them exact.
-_HUGE_INT = re.compile(r"[0-9]{20}")
-_HUGE_INT_BYTES = re.compile(rb"[0-9]{20}")
+#: orjson reads integers outside [-2**63, 2**64) as floats; the standard library keeps
+#: them exact. Such an integer has 20 digits in a row, or a minus and 19. Each digit is
+#: turned into "0" by one C-speed translate and the two shapes are looked for (0.7 us
+#: for a 32-point stroke; a regular-expression search took 5.3 us, more than orjson's
+#: whole parse). Anything else that matches (a long id, a long fraction) only takes the
+#: slower, equally correct path.
+_DIGITS_TO_ZEROS = bytes.maketrans(b"123456789", b"000000000")
+_TWENTY_DIGITS = b"0" * 20
+_MINUS_NINETEEN_DIGITS = b"-" + b"0" * 19
 
 
-def loads(s: str | bytes, **_: Any) -> Any:
+def _may_hold_huge_int(s: str | bytes | bytearray) -> bool:
+    """Whether ``s`` may hold an integer orjson cannot keep exact (see above)."""
+    raw = s.encode("utf-8", "surrogatepass") if isinstance(s, str) else s  # never raises
+    zeros = raw.translate(_DIGITS_TO_ZEROS)
+    return _TWENTY_DIGITS in zeros or _MINUS_NINETEEN_DIGITS in zeros
+
+
+def loads(s: str | bytes | bytearray, **_: Any) -> Any:
     """Parse JSON text (integers stay integers, however large)."""
-    huge = (_HUGE_INT if isinstance(s, str) else _HUGE_INT_BYTES).search(s)  # type: ignore[arg-type]
-    if _orjson is not None and huge is None:
+    if _orjson is not None and not _may_hold_huge_int(s):
         try:
             return _orjson.loads(s)
         except _orjson.JSONDecodeError:

@@ -1,0 +1,65 @@
+"""collab's JSON codec for Socket.IO packets: orjson's speed, the standard library's exact integers."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from collab import _json
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**200), max_value=2**200)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=8), inner, max_size=5),
+    max_leaves=30,
+)
+
+
+@given(JSON_VALUES)
+def test_loads_agrees_with_the_standard_library(value: object) -> None:
+    text = json.dumps(value)
+    assert _json.loads(text) == json.loads(text)
+    assert _json.loads(text.encode()) == json.loads(text)
+
+
+@pytest.mark.parametrize("wrap", [str, str.encode, lambda t: bytearray(t.encode())])
+def test_integers_beyond_64_bits_stay_exact_whatever_the_input_type(wrap) -> None:
+    text = f'{{"since": {2**70}, "points": [[1.5, 2]], "x": -{10**25}}}'
+    got = _json.loads(wrap(text))
+    assert got == {"since": 2**70, "points": [[1.5, 2]], "x": -(10**25)}
+    assert type(got["since"]) is int and type(got["x"]) is int
+
+
+@pytest.mark.parametrize(
+    ("text", "huge"),
+    [
+        ("[12345678901234567890]", True),  # 20 digits: the exact parser
+        ("[1234567890123456789]", False),  # 19 digits fit in 64 bits
+        ('["id-99999999999999999999"]', True),  # digits in a string: harmless, same result
+        ("[0.12345678901234567890]", True),
+        ("[-9223372036854775809]", True),  # one below -2**63: orjson would give a float
+        ("[-9223372036854775808]", True),  # fits, but the check is by shape: exact either way
+        ("[18446744073709551615]", True),
+        ("[1.5, 22, 333]", False),
+        ("", False),
+    ],
+)
+def test_the_huge_integer_check_looks_for_twenty_digits_in_a_row(text: str, huge: bool) -> None:
+    assert _json._may_hold_huge_int(text) is huge
+    assert _json._may_hold_huge_int(text.encode()) is huge
+
+
+@pytest.mark.parametrize("n", [2**64 - 1, 2**64, 2**63, -(2**63), -(2**63) - 1, -(10**19) + 1, -(10**19), 10**19])
+def test_integers_at_the_64_bit_edges_stay_exact(n: int) -> None:
+    got = _json.loads(f"[{n}]")
+    assert got == [n] and type(got[0]) is int
+
+
+def test_a_lone_surrogate_does_not_break_the_check() -> None:
+    assert _json.loads('"\ud800"') == "\ud800"  # the standard library accepts what orjson refuses
