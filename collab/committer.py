@@ -76,13 +76,17 @@ class Committer:
         """Queue ``req`` and wait until it is committed or refused (see :meth:`wait`)."""
         return self.wait(req, self.enqueue(req))
 
-    def enqueue(self, req: OpRequest) -> Any:
+    def enqueue(self, req: OpRequest, done: Any = None) -> Any:
         """Queue ``req`` without waiting; returns the handle :meth:`wait` takes.
 
-        Never yields to other tasks, so requests queued one after the other
-        from one connection are committed in that order.
+        ``done`` may be any object with ``set()``, called (in the committer's
+        task) once ``req`` is committed or refused and its batch broadcast;
+        by default a new event of the async mode. Never yields to other tasks,
+        so requests queued one after the other from one connection are
+        committed in that order.
         """
-        done = self.runtime.event()
+        if done is None:
+            done = self.runtime.event()
         if self._closed:
             req.error = StoreUnavailable("the server is shutting down; retry on another connection")
             done.set()

@@ -45,6 +45,7 @@ DEFAULTS: dict[str, Any] = {
     "COLLAB_MAX_CONNECTIONS_PER_IP": 256,
     "COLLAB_TRUST_PROXY": False,
     "COLLAB_MAX_QUEUED_PACKETS": 2000,
+    "COLLAB_MAX_OPS_IN_FLIGHT": 64,
     "COLLAB_METRICS": True,
     # access
     "COLLAB_SECRET_KEY": None,

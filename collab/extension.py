@@ -257,6 +257,7 @@ class Collab:
         )
         state = CollabState(app, self, config, socketio, store)
         socketio.on_namespace(state.namespace)
+        state.namespace.defer_acks(int(config["COLLAB_MAX_OPS_IN_FLIGHT"]))
         app.extensions["collab"] = state
         app.register_blueprint(make_blueprint(config["COLLAB_URL_PREFIX"]))
         log.info("collab ready: namespace %s, store %s, async mode %s", namespace, store.url, state.runtime.mode)

@@ -11,23 +11,39 @@ Every client event goes through :meth:`NotesNamespace.trigger_event`, which
   never kills the connection or loses an ack.
 
 Broadcasts of committed ops are sent from the committer's task, in seq order,
-by :meth:`NotesNamespace.broadcast_batch`.
+by :meth:`NotesNamespace.broadcast_batch`. So are the acks of ops: a
+connection's reader queues an op and reads on (up to
+``COLLAB_MAX_OPS_IN_FLIGHT`` ops of one connection wait for their commit at
+once), and the committer sends each op's ack once its batch is stored and
+broadcast (:class:`DeferredAck`).
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import flask_socketio
 from flask import request
+from socketio import packet as sio_packet
 from socketio.exceptions import ConnectionRefusedError as SioConnectionRefused
 
 from . import _wswriter, protocol
-from .errors import BadRequest, CollabError, Forbidden, InternalError, NotFound, NotJoined, RateLimited, TooLarge
+from .errors import (
+    BadRequest,
+    CollabError,
+    Forbidden,
+    InternalError,
+    NotFound,
+    NotJoined,
+    RateLimited,
+    StoreUnavailable,
+    TooLarge,
+)
 from .limits import FloodGuard, TokenBucket
 from .model import OpRequest
 from .presence import Peer, default_color
@@ -63,6 +79,89 @@ class _Done:
 _DONE = _Done()
 
 
+class DeferredAck:
+    """The ack of a queued op: sent by the committer once the op's batch is stored.
+
+    The connection's reader queues the op and returns this instead of an ack,
+    so it reads the connection's next event at once. Two parties complete it,
+    in either order: the Socket.IO dispatcher calls :meth:`bind` with the ack
+    id (where the answer goes), and the committer calls :meth:`set` once the
+    batch is committed and broadcast (or the namespace calls :meth:`expire`
+    when the store does not answer in time). Whichever comes second sends the
+    ack, once. Used only in cooperative async modes (gevent, eventlet), where
+    nothing runs between two statements of one task.
+    """
+
+    __slots__ = ("_ack", "_conn", "_event", "_ns", "_req", "_target", "queued_at")
+
+    def __init__(self, ns: NotesNamespace, conn: Connection, event: str, req: OpRequest) -> None:
+        self._ns = ns
+        self._conn = conn
+        self._event = event
+        self._req: OpRequest | None = req
+        self._ack: dict[str, Any] | None = None
+        self._target: tuple[Any, str, str, int | None] | None = None
+        self.queued_at = time.monotonic()
+
+    @property
+    def settled(self) -> bool:
+        """Whether the op's outcome is known (committed, refused or timed out)."""
+        return self._ack is not None
+
+    def bind(self, server: Any, eio_sid: str, namespace: str, ack_id: int | None) -> None:
+        """Where the ack goes (``ack_id`` None: the client asked for none)."""
+        self._target = (server, eio_sid, namespace, ack_id)
+        self._send()
+
+    def set(self) -> None:
+        """The committer: the op's batch is committed (or refused) and broadcast."""
+        req, self._req = self._req, None
+        if self._ack is None and req is not None:
+            self._ack = self._ns._settled(self._event, self._conn, req)
+            self._send()
+
+    def expire(self, error: CollabError) -> None:
+        """No outcome within the store timeout: answer ``error`` (a later commit is not acked)."""
+        if self._ack is None:
+            self._req = None
+            self._ack = self._ns._answered(self._event, self._conn, error.to_ack())
+            self._send()
+
+    def _send(self) -> None:
+        if self._ack is None or self._target is None:
+            return
+        server, eio_sid, namespace, ack_id = self._target
+        self._target = None
+        if ack_id is None or eio_sid not in server.eio.sockets:  # no ack wanted, or the client is gone
+            return
+        ack = server.packet_class(sio_packet.ACK, namespace=namespace, id=ack_id, data=[self._ack])
+        server._send_packet(eio_sid, ack)
+
+
+def hook_deferred_acks(server: Any) -> None:
+    """Let a handler of ``server`` answer later by returning a :class:`DeferredAck` (idempotent).
+
+    python-socketio sends a handler's return value as the ack at once
+    (``Server._handle_event_internal``); this replacement, on this server
+    instance only, binds a :class:`DeferredAck` to the ack id instead and
+    otherwise does what python-socketio 5 does.
+    """
+    if getattr(server, "_collab_deferred_acks", False):
+        return
+
+    def handle_event_internal(srv: Any, sid: str, eio_sid: str, data: Any, namespace: str, id: int | None) -> None:
+        r = srv._trigger_event(data[0], namespace, sid, *data[1:])
+        if type(r) is DeferredAck:
+            r.bind(srv, eio_sid, namespace, id)
+            return
+        if r != srv.not_handled and id is not None:  # python-socketio's own path
+            args = [] if r is None else list(r) if isinstance(r, tuple) else [r]
+            srv._send_packet(eio_sid, srv.packet_class(sio_packet.ACK, namespace=namespace, id=id, data=args))
+
+    server._handle_event_internal = handle_event_internal
+    server._collab_deferred_acks = True
+
+
 @dataclass(eq=False)
 class Connection:
     """What the server knows of one connected client."""
@@ -79,6 +178,8 @@ class Connection:
     notes: dict[str, str] = field(default_factory=dict)
     #: the event the previous client event sets once later events may start
     tail: Any = None
+    #: ops queued for the committer whose ack is not sent yet (see DeferredAck)
+    in_flight: int = 0
 
 
 class NotesNamespace(flask_socketio.Namespace):
@@ -92,6 +193,10 @@ class NotesNamespace(flask_socketio.Namespace):
         self._watchdog: Any = None
         self._presence_loop: Any = None
         self._outbox: Any = None  # committed batches waiting for the broadcaster task
+        #: most ops of one connection waiting for their commit at once; 0: none (ack each op before the next)
+        self.max_in_flight = 0
+        self._deferred: deque[DeferredAck] = deque()  # in queue order, for the store timeout
+        self._expirer: Any = None
         self._handlers: dict[str, Callable[[Connection, Any, Any], Any]] = {
             "join": self._join,
             "leave": self._leave,
@@ -101,6 +206,19 @@ class NotesNamespace(flask_socketio.Namespace):
             "cursor": self._cursor,
             "draft": self._draft,
         }
+
+    def defer_acks(self, limit: int) -> None:
+        """Let each connection have up to ``limit`` ops waiting for their commit (see :class:`DeferredAck`).
+
+        Only where events run inline in the connection's reader under a
+        cooperative async mode (gevent, eventlet: collab's own setup); elsewhere,
+        and with ``limit`` 0, each op is acknowledged before the next is read.
+        """
+        server = self.socketio.server  # type: ignore[union-attr]
+        if limit <= 0 or server.async_handlers or server.eio.async_mode not in ("gevent", "eventlet"):
+            return
+        hook_deferred_acks(server)
+        self.max_in_flight = limit
 
     # -- connection lifecycle ---------------------------------------------------
     def on_connect(self, auth: Any = None) -> None:
@@ -210,6 +328,8 @@ class NotesNamespace(flask_socketio.Namespace):
                 )
             else:  # the hot path: ops, cursors and drafts need no request context
                 ack = self._guarded(event, handler, conn, data, mine)
+                if type(ack) is DeferredAck:
+                    return ack  # answered when committed (metrics then)
             if not isinstance(ack, dict):  # Flask-SocketIO found no environ for this sid
                 ack = InternalError("this connection is not registered; reconnect").to_ack()
             if self.state.metrics is not None:
@@ -268,18 +388,62 @@ class NotesNamespace(flask_socketio.Namespace):
         if not conn.volatile.take(time.monotonic()):
             raise RateLimited(f"cursor/draft faster than {conn.volatile.rate:g}/s; dropped")
 
-    def _commit(self, req: OpRequest, mine: Any) -> dict[str, Any]:
+    def _commit(self, event: str, conn: Connection, req: OpRequest, mine: Any) -> dict[str, Any] | DeferredAck:
+        """Queue ``req`` for the committer; its ack once committed, or a :class:`DeferredAck` for it."""
         req.received = time.monotonic()
         committer = self.state.committer
+        if conn.in_flight < self.max_in_flight:
+            deferred = DeferredAck(self, conn, event, req)
+            conn.in_flight += 1
+            self._deferred.append(deferred)
+            if self._expirer is None:
+                self._expirer = self.state.runtime.spawn(self._expire_deferred)
+            committer.enqueue(req, deferred)
+            return deferred
         handle = committer.enqueue(req)
         mine.set()  # the op holds its place in the queue: the next event may start
         committer.wait(req, handle)
+        return self._outcome(req)
+
+    @staticmethod
+    def _outcome(req: OpRequest) -> dict[str, Any]:
         if req.error is not None:
             raise req.error
         assert req.op is not None
         if req.duplicate:
             return protocol.ok(seq=req.op["seq"], duplicate=True)
         return protocol.ok(seq=req.op["seq"])
+
+    def _settled(self, event: str, conn: Connection, req: OpRequest) -> dict[str, Any]:
+        """The ack of a deferred op whose batch is committed (see :meth:`_guarded` for the logging)."""
+        try:
+            ack = self._outcome(req)
+        except CollabError as exc:
+            if exc.code == "internal":
+                log.error("event %s sid=%s failed: %s", event, conn.sid, exc.message)
+            else:
+                log.info("event %s sid=%s refused code=%s: %s", event, conn.sid, exc.code, exc.message)
+            ack = exc.to_ack()
+        return self._answered(event, conn, ack)
+
+    def _answered(self, event: str, conn: Connection, ack: dict[str, Any]) -> dict[str, Any]:
+        conn.in_flight -= 1
+        if self.state.metrics is not None:
+            self.state.metrics.event(event, ack)
+        return ack
+
+    def _expire_deferred(self) -> None:
+        """Answer ``StoreUnavailable`` for deferred ops the store has not settled within its timeout."""
+        timeout = self.state.store_timeout
+        pending = self._deferred
+        while True:
+            self.state.runtime.sleep(min(1.0, timeout / 2))
+            now = time.monotonic()
+            while pending and (pending[0].settled or now - pending[0].queued_at > timeout):
+                first = pending.popleft()
+                first.expire(
+                    StoreUnavailable(f"the store did not answer within {timeout:g}s; the op may not be stored, retry")
+                )
 
     def _announce_leave(self, note: str, conn: Connection) -> None:
         conn.notes.pop(note, None)
@@ -335,21 +499,23 @@ class NotesNamespace(flask_socketio.Namespace):
         self._announce_leave(note, conn)
         return protocol.ok()
 
-    def _stroke(self, conn: Connection, data: Any, mine: Any) -> dict[str, Any]:
+    def _stroke(self, conn: Connection, data: Any, mine: Any) -> dict[str, Any] | DeferredAck:
         note = protocol.target_note(data, "stroke")
         self._editor(conn, note)
         stroke = protocol.stroke(data, self.state.config["COLLAB_MAX_POINTS"])
-        return self._commit(OpRequest(note, "stroke", conn.sid, stroke=stroke, context=conn.sid), mine)
+        req = OpRequest(note, "stroke", conn.sid, stroke=stroke, context=conn.sid)
+        return self._commit("stroke", conn, req, mine)
 
-    def _remove(self, conn: Connection, data: Any, mine: Any) -> dict[str, Any]:
+    def _remove(self, conn: Connection, data: Any, mine: Any) -> dict[str, Any] | DeferredAck:
         note, stroke_id = protocol.remove(data)
         self._editor(conn, note)
-        return self._commit(OpRequest(note, "remove", conn.sid, stroke_id=stroke_id, context=conn.sid), mine)
+        req = OpRequest(note, "remove", conn.sid, stroke_id=stroke_id, context=conn.sid)
+        return self._commit("remove", conn, req, mine)
 
-    def _clear(self, conn: Connection, data: Any, mine: Any) -> dict[str, Any]:
+    def _clear(self, conn: Connection, data: Any, mine: Any) -> dict[str, Any] | DeferredAck:
         note = protocol.target_note(data, "clear")
         self._editor(conn, note)
-        return self._commit(OpRequest(note, "clear", conn.sid, context=conn.sid), mine)
+        return self._commit("clear", conn, OpRequest(note, "clear", conn.sid, context=conn.sid), mine)
 
     def _cursor(self, conn: Connection, data: Any, mine: Any) -> dict[str, Any]:
         note, x, y = protocol.cursor(data)
