@@ -14,6 +14,7 @@ any other Socket.IO namespace in the same process.
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 from engineio import exceptions, payload
@@ -190,3 +191,39 @@ try:
     import orjson as _orjson
 except ImportError:  # pragma: no cover - orjson is a listed dependency
     _orjson = None
+
+
+def _werkzeug_websocket_call(self: Any, environ: Any, start_response: Any) -> Any:
+    """engineio's threading ``SimpleWebSocketWSGI.__call__`` that ends Werkzeug's connection with the session."""
+    try:
+        return _stock_simple_websocket_call(self, environ, start_response)
+    finally:
+        if getattr(getattr(self, "ws", None), "mode", None) == "werkzeug":
+            sock = environ.get("werkzeug.socket")
+            try:
+                sock.shutdown(socket.SHUT_RDWR)  # Werkzeug reads the end and writes nothing more
+            except (OSError, AttributeError):  # already closed
+                pass
+
+
+_stock_simple_websocket_call: Any = None
+
+
+def end_werkzeug_websocket_connections() -> None:
+    """Stop Werkzeug from reading a finished WebSocket connection as its next HTTP request (idempotent).
+
+    Under Werkzeug (threading mode, for development) the WebSocket session ends
+    when Engine.IO closes it, but Werkzeug's request handler keeps the
+    connection as HTTP keep-alive and parses the client's last frames as a new
+    request: it answers them with a ``400`` written into the WebSocket, and the
+    client, waiting for the close frame, gives up only after its close timeout
+    (3 s in python-socketio's client). Shutting the socket down for reading
+    once the session has ended makes that read see the end of the stream.
+    """
+    global _stock_simple_websocket_call
+    from engineio.async_drivers import _websocket_wsgi
+
+    cls = _websocket_wsgi.SimpleWebSocketWSGI
+    if cls.__call__ is not _werkzeug_websocket_call:
+        _stock_simple_websocket_call = cls.__call__
+        cls.__call__ = _werkzeug_websocket_call  # type: ignore[method-assign]

@@ -17,6 +17,7 @@ from flask_socketio import SocketIO
 
 from . import _json, _wswriter, signals
 from ._compat import (
+    end_werkzeug_websocket_connections,
     faster_binary_check,
     lighter_pings,
     patch_engineio,
@@ -243,6 +244,8 @@ class Collab:
             socketio = self._make_socketio(app, config)
         elif getattr(socketio, "server", None) is None:
             raise ConfigError("call socketio.init_app(app) before collab.init_app(app, socketio=socketio)")
+        if socketio.server.eio.async_mode == "threading":
+            end_werkzeug_websocket_connections()
         if socketio.server.eio.async_mode == "gevent":
             speed_up_gevent_websocket()
             websocket_fallback(socketio.server.eio)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -54,3 +55,19 @@ def test_concurrent_writers_get_exactly_1_to_500(tmp_path: Path, mode: str, note
         finally:
             for p in peers:
                 p.close()
+
+
+def test_threading_mode_answers_a_websocket_close(tmp_path: Path, note_id: str) -> None:
+    """Under Werkzeug the close handshake completes: the client is not left to its 3 s close timeout.
+
+    Werkzeug used to read the client's last frames as a new HTTP request and
+    answer ``400`` into the WebSocket, so ``disconnect()`` always took the
+    client's full close timeout (3 s in websocket-client).
+    """
+    with ServerProcess(tmp_path, async_mode="threading") as srv:
+        for _ in range(3):
+            peer = Peer(srv.url, "websocket")
+            assert peer.call("join", {"note": note_id})["ok"]
+            started = time.monotonic()
+            peer.close()
+            assert time.monotonic() - started < 2.0, "the close handshake timed out instead of completing"
