@@ -193,6 +193,9 @@ except ImportError:  # pragma: no cover - orjson is a listed dependency
     _orjson = None
 
 
+_stock_simple_websocket_call: Any = None
+
+
 def _werkzeug_websocket_call(self: Any, environ: Any, start_response: Any) -> Any:
     """engineio's threading ``SimpleWebSocketWSGI.__call__`` that ends Werkzeug's connection with the session."""
     try:
@@ -206,9 +209,6 @@ def _werkzeug_websocket_call(self: Any, environ: Any, start_response: Any) -> An
                 pass
 
 
-_stock_simple_websocket_call: Any = None
-
-
 def end_werkzeug_websocket_connections() -> None:
     """Stop Werkzeug from reading a finished WebSocket connection as its next HTTP request (idempotent).
 
@@ -217,8 +217,9 @@ def end_werkzeug_websocket_connections() -> None:
     connection as HTTP keep-alive and parses the client's last frames as a new
     request: it answers them with a ``400`` written into the WebSocket, and the
     client, waiting for the close frame, gives up only after its close timeout
-    (3 s in python-socketio's client). Shutting the socket down for reading
-    once the session has ended makes that read see the end of the stream.
+    (3 s in python-socketio's client). Shutting the socket down once the
+    session has ended makes that read see the end of the stream, and the
+    answer to it go nowhere.
     """
     global _stock_simple_websocket_call
     from engineio.async_drivers import _websocket_wsgi

@@ -103,10 +103,12 @@ class Committer:
         stroke re-send then reports with its original seq.
         """
         if not done.wait(self.timeout):
-            req.error = StoreUnavailable(
-                f"the store did not answer within {self.timeout:g}s; the op may not be stored, retry"
-            )
+            req.error = self.timed_out()
         return req
+
+    def timed_out(self) -> StoreUnavailable:
+        """The error of an op the store has not settled within ``timeout`` seconds."""
+        return StoreUnavailable(f"the store did not answer within {self.timeout:g}s; the op may not be stored, retry")
 
     def _run(self) -> None:
         queue_empty = self.runtime.queue_empty

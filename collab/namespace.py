@@ -33,17 +33,7 @@ from socketio import packet as sio_packet
 from socketio.exceptions import ConnectionRefusedError as SioConnectionRefused
 
 from . import _wswriter, protocol
-from .errors import (
-    BadRequest,
-    CollabError,
-    Forbidden,
-    InternalError,
-    NotFound,
-    NotJoined,
-    RateLimited,
-    StoreUnavailable,
-    TooLarge,
-)
+from .errors import BadRequest, CollabError, Forbidden, InternalError, NotFound, NotJoined, RateLimited, TooLarge
 from .limits import FloodGuard, TokenBucket
 from .model import OpRequest
 from .presence import Peer, default_color
@@ -94,10 +84,10 @@ class DeferredAck:
 
     __slots__ = ("_ack", "_conn", "_event", "_ns", "_req", "_target", "queued_at")
 
-    def __init__(self, ns: NotesNamespace, conn: Connection, event: str, req: OpRequest) -> None:
+    def __init__(self, ns: NotesNamespace, conn: Connection, req: OpRequest) -> None:
         self._ns = ns
         self._conn = conn
-        self._event = event
+        self._event = req.kind  # the client event: stroke, remove or clear
         self._req: OpRequest | None = req
         self._ack: dict[str, Any] | None = None
         self._target: tuple[Any, str, str, int | None] | None = None
@@ -351,11 +341,7 @@ class NotesNamespace(flask_socketio.Namespace):
         try:
             return handler(conn, data, mine)
         except CollabError as exc:
-            if exc.code == "internal":
-                log.error("event %s sid=%s failed: %s", event, conn.sid, exc.message)
-            else:
-                log.info("event %s sid=%s refused code=%s: %s", event, conn.sid, exc.code, exc.message)
-            return exc.to_ack()
+            return NotesNamespace._refusal(event, conn, exc)
         except Exception:
             log.exception("event %s sid=%s raised", event, conn.sid)
             return InternalError("the server failed to handle the event; nothing was applied").to_ack()
@@ -388,12 +374,21 @@ class NotesNamespace(flask_socketio.Namespace):
         if not conn.volatile.take(time.monotonic()):
             raise RateLimited(f"cursor/draft faster than {conn.volatile.rate:g}/s; dropped")
 
-    def _commit(self, event: str, conn: Connection, req: OpRequest, mine: Any) -> dict[str, Any] | DeferredAck:
+    @staticmethod
+    def _refusal(event: str, conn: Connection, exc: CollabError) -> dict[str, Any]:
+        """The failed ack of ``exc``, logged (``internal`` as an error, a contract refusal as info)."""
+        if exc.code == "internal":
+            log.error("event %s sid=%s failed: %s", event, conn.sid, exc.message)
+        else:
+            log.info("event %s sid=%s refused code=%s: %s", event, conn.sid, exc.code, exc.message)
+        return exc.to_ack()
+
+    def _commit(self, conn: Connection, req: OpRequest, mine: Any) -> dict[str, Any] | DeferredAck:
         """Queue ``req`` for the committer; its ack once committed, or a :class:`DeferredAck` for it."""
         req.received = time.monotonic()
         committer = self.state.committer
         if conn.in_flight < self.max_in_flight:
-            deferred = DeferredAck(self, conn, event, req)
+            deferred = DeferredAck(self, conn, req)
             conn.in_flight += 1
             self._deferred.append(deferred)
             if self._expirer is None:
@@ -415,15 +410,11 @@ class NotesNamespace(flask_socketio.Namespace):
         return protocol.ok(seq=req.op["seq"])
 
     def _settled(self, event: str, conn: Connection, req: OpRequest) -> dict[str, Any]:
-        """The ack of a deferred op whose batch is committed (see :meth:`_guarded` for the logging)."""
+        """The ack of a deferred op whose batch is committed (refusals logged as :meth:`_guarded` does)."""
         try:
             ack = self._outcome(req)
         except CollabError as exc:
-            if exc.code == "internal":
-                log.error("event %s sid=%s failed: %s", event, conn.sid, exc.message)
-            else:
-                log.info("event %s sid=%s refused code=%s: %s", event, conn.sid, exc.code, exc.message)
-            ack = exc.to_ack()
+            ack = self._refusal(event, conn, exc)
         return self._answered(event, conn, ack)
 
     def _answered(self, event: str, conn: Connection, ack: dict[str, Any]) -> dict[str, Any]:
@@ -433,17 +424,16 @@ class NotesNamespace(flask_socketio.Namespace):
         return ack
 
     def _expire_deferred(self) -> None:
-        """Answer ``StoreUnavailable`` for deferred ops the store has not settled within its timeout."""
-        timeout = self.state.store_timeout
+        """Answer the committer's timeout error for deferred ops the store has not settled in time."""
+        committer = self.state.committer
         pending = self._deferred
         while True:
-            self.state.runtime.sleep(min(1.0, timeout / 2))
-            now = time.monotonic()
-            while pending and (pending[0].settled or now - pending[0].queued_at > timeout):
+            self.state.runtime.sleep(min(1.0, committer.timeout / 2))
+            deadline = time.monotonic() - committer.timeout
+            while pending and (pending[0].settled or pending[0].queued_at < deadline):  # queue order
                 first = pending.popleft()
-                first.expire(
-                    StoreUnavailable(f"the store did not answer within {timeout:g}s; the op may not be stored, retry")
-                )
+                if not first.settled:
+                    first.expire(committer.timed_out())
 
     def _announce_leave(self, note: str, conn: Connection) -> None:
         conn.notes.pop(note, None)
@@ -503,19 +493,17 @@ class NotesNamespace(flask_socketio.Namespace):
         note = protocol.target_note(data, "stroke")
         self._editor(conn, note)
         stroke = protocol.stroke(data, self.state.config["COLLAB_MAX_POINTS"])
-        req = OpRequest(note, "stroke", conn.sid, stroke=stroke, context=conn.sid)
-        return self._commit("stroke", conn, req, mine)
+        return self._commit(conn, OpRequest(note, "stroke", conn.sid, stroke=stroke, context=conn.sid), mine)
 
     def _remove(self, conn: Connection, data: Any, mine: Any) -> dict[str, Any] | DeferredAck:
         note, stroke_id = protocol.remove(data)
         self._editor(conn, note)
-        req = OpRequest(note, "remove", conn.sid, stroke_id=stroke_id, context=conn.sid)
-        return self._commit("remove", conn, req, mine)
+        return self._commit(conn, OpRequest(note, "remove", conn.sid, stroke_id=stroke_id, context=conn.sid), mine)
 
     def _clear(self, conn: Connection, data: Any, mine: Any) -> dict[str, Any] | DeferredAck:
         note = protocol.target_note(data, "clear")
         self._editor(conn, note)
-        return self._commit("clear", conn, OpRequest(note, "clear", conn.sid, context=conn.sid), mine)
+        return self._commit(conn, OpRequest(note, "clear", conn.sid, context=conn.sid), mine)
 
     def _cursor(self, conn: Connection, data: Any, mine: Any) -> dict[str, Any]:
         note, x, y = protocol.cursor(data)

@@ -158,7 +158,7 @@ class _Namespace:
 
 def _deferred() -> tuple[Any, _Namespace, _Server]:
     ns, server = _Namespace(), _Server()
-    return DeferredAck(ns, object(), "stroke", OpRequest("n", "clear", "p")), ns, server  # type: ignore[arg-type]
+    return DeferredAck(ns, object(), OpRequest("n", "clear", "p")), ns, server  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("order", ["bind-then-set", "set-then-bind"])
