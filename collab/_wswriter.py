@@ -115,10 +115,11 @@ def _release() -> None:
 def hold() -> None:
     """Hold back direct writes until the event loop has run the tasks made ready meanwhile.
 
-    The committer calls this before it broadcasts a commit batch and wakes the
-    batch's senders: their acks are sent by their own tasks, which run after the
-    committer, and a connection that gets both broadcasts and its own acks gets
-    them in one ``send``. The release is a loop callback that queues itself
+    The committer calls this before it broadcasts a commit batch and answers
+    the batch's senders: deferred acks are sent by the committer right after
+    the broadcasts, waiting senders send theirs from their own tasks, which run
+    after the committer; either way a connection that gets both broadcasts and
+    its own acks gets them in one ``send``. The release is a loop callback that queues itself
     once more, so it runs after the wake-ups queued in the meantime; it never
     waits for I/O or a timer. Order per connection is kept: once a connection
     has held-back frames, everything sent to it until the release is held too,

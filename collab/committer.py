@@ -1,9 +1,11 @@
 """Group commit: one writer assigns seqs and commits many ops per transaction.
 
-Handlers :meth:`Committer.submit` an :class:`~collab.model.OpRequest` and wait.
-A single background task drains whatever has queued up, hands the batch to the
-store (in a real thread, one transaction), and only then wakes the waiters,
-so an op is never acknowledged before it is committed. Requests are taken in
+Handlers :meth:`Committer.enqueue` an :class:`~collab.model.OpRequest` with a
+handle and either wait on it (:meth:`Committer.submit`) or leave it to answer
+later (the namespace's deferred acks). A single background task drains whatever
+has queued up, hands the batch to the store (in a real thread, one
+transaction), and only then sets each handle (a waiter wakes up, a deferred ack
+is sent), so an op is never acknowledged before it is committed. Requests are taken in
 FIFO order, so one connection's ops keep the order in which it sent them.
 
 After each committed batch the ``on_commit`` callback (the namespace's
