@@ -31,6 +31,12 @@ const stockParser = require('socket.io-parser');
 // the text. JSON.parse of the points was the generator's largest cost (~30% of its
 // CPU); skipping it lets one Node process drive more load. Wire bytes are unchanged.
 // --fullParse 1 uses the stock decoder.
+let sharedAgent = null;
+function keepAliveAgent() {
+  if (!sharedAgent) sharedAgent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
+  return sharedAgent;
+}
+
 class LeanDecoder extends stockParser.Decoder {
   tryParse(str) {
     if (str.startsWith('["stroke",')) {
@@ -42,6 +48,7 @@ class LeanDecoder extends stockParser.Decoder {
 }
 const leanParser = { ...stockParser, Decoder: LeanDecoder };
 const { monitorEventLoopDelay } = require('perf_hooks');
+const http = require('http');
 
 const DEFAULTS = {
   url: 'http://127.0.0.1:5000',
@@ -74,6 +81,7 @@ const DEFAULTS = {
   prefix: '',
   fullParse: 0, // 1: decode every packet with the stock parser (see LeanDecoder)
   parser: 'json', // json | msgpack (socket.io-msgpack-parser; the server must use it too)
+  keepAlive: 1, // long-polling: reuse HTTP connections (as a browser's XHR does); 0: a new one per request
 };
 
 function parseArgs(argv) {
@@ -159,6 +167,10 @@ class Client {
         reconnection: false,
         parser: o.parser === 'msgpack' ? require('socket.io-msgpack-parser') : o.fullParse ? stockParser : leanParser,
         timeout: o.connectTimeout * 1000,
+        // socket.io-client's default under Node is `agent: false`: every poll and every POST opens
+        // and closes a TCP connection, which a browser never does. One keep-alive agent for the
+        // whole generator: its idle connections are reused by whichever client polls next.
+        ...(o.keepAlive && o.transports.includes('polling') ? { agent: keepAliveAgent() } : {}),
       });
       this.sock = sock;
       let done = false;
