@@ -168,6 +168,8 @@ def _werkzeug_nodelay_handler() -> Any:
 def _serve_gevent(app: Any, host: str, port: int) -> None:
     from gevent import pywsgi
 
+    from ._headers import Headers
+
     try:
         from geventwebsocket.handler import WebSocketHandler as handler_class
     except ImportError:  # simple-websocket then serves WebSocket (slower, see docs/performance.md)
@@ -178,12 +180,21 @@ def _serve_gevent(app: Any, host: str, port: int) -> None:
         """The handler with a 1 KB read buffer instead of 8 KB: idle connections hold less.
 
         Large WebSocket frames are read straight into their destination either way.
+        Request headers are parsed by :class:`collab._headers.Headers`, and no access-log
+        line is formatted per request.
         """
 
         def __init__(self, sock: Any, address: Any, server: Any) -> None:
             super().__init__(sock, address, server)
             self.rfile.close()  # type: ignore[has-type]  # the 8 KB reader; the socket stays open
             self.rfile = sock.makefile("rb", READ_BUFFER)  # type: ignore[has-type]
+
+        def MessageClass(self, fp: Any, *args: Any) -> Headers:
+            """The request's headers, read without the email package (see collab._headers)."""
+            return Headers.read(fp)
+
+        def log_request(self) -> None:
+            """No access log (the server has ``log=None``), and no access-log line built either."""
 
     server = pywsgi.WSGIServer(listener(host, port), app, handler_class=Handler, log=None)
     # gevent runs signal handlers in a greenlet of their own, where raising would not
