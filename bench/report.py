@@ -126,6 +126,7 @@ def tables(results: dict[str, dict[str, dict[str, Any]]]) -> str:
                     ("refining: " if s.get("refining") else "")
                     + f"{s['rate']}/s → {s['deliveries_per_s']:,}/s p99 {_f(s['p99'], 1)} ms"
                     + ("" if s["passed"] else f" ✗ (losses {s['losses']}, acks missing {s['acks_missing']})")
+                    + (f" [disturbed: others {s['others_cpu']:.0f}% CPU; run again]" if s.get("disturbed") else "")
                     for s in steps
                 )
                 lines.append(f"- S3 steps, {target}: {desc}")
@@ -192,6 +193,19 @@ def _targets(results: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
     if not rows:
         return []
     return ["| scenario | collab target | |", "| --- | --- | --- |", *rows, ""]
+
+
+def retakes(records: list[dict[str, Any]]) -> str:
+    """A line per run measured again because other processes disturbed it (empty when none was)."""
+    lines = [
+        f"- {r['scenario']} {r['target']} run {r.get('run', 0) + 1} measured again: other processes used "
+        + ", ".join(f"{d['others_cpu']:.0f}% (p99 {_f(d.get('p99'), 1)} ms)" for d in r["disturbed"])
+        + " of a core during the discarded window"
+        + ("s" if len(r["disturbed"]) > 1 else "")
+        for r in records
+        if r.get("disturbed")
+    ]
+    return "\n".join(lines)
 
 
 def collab_commit() -> str:

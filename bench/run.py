@@ -107,7 +107,7 @@ def run_one(
     try:
         time.sleep(0.5)
         rss0 = procstat.status_kb(server.pid)
-        opts = {**opts, "url": server.url}
+        opts = {**opts, "url": server.url, "serverPid": server.pid}
         proc = subprocess.Popen(
             ["node", str(LOADGEN), "--json", json.dumps(opts)],
             stdout=subprocess.PIPE,
@@ -232,6 +232,8 @@ def summarize(record: dict[str, Any], rss0: int) -> dict[str, Any]:
                 "gen_cpu": round(p["generator_cpu_pct"]),
                 "passed": p["passed"],
                 "refining": bool(p.get("refining")),
+                "others_cpu": p.get("others_cpu_pct"),
+                "disturbed": bool(p.get("disturbed")),
             }
             for p in lg["phases"]
         ]

@@ -7,6 +7,7 @@ every stroke reached every other member and every ack came back.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -83,3 +84,59 @@ def test_bench_smoke_msgpack_lever_on_the_peers(tmp_path: Path) -> None:
         cells = [c.strip() for c in row.strip("|").split("|")]
         losses, expected = (c.strip() for c in cells[7].split("/"))
         assert losses == "0" and int(expected.replace(",", "")) > 0, row
+
+
+def test_bench_smoke_polling_reuses_connections(tmp_path: Path) -> None:
+    """S1 over long-polling runs without loss, and the generator's polls reuse kept-alive connections.
+
+    socket.io-client under Node opens a TCP connection per request unless given an agent; the
+    generator gives its polling clients one keep-alive agent, as a browser's XHR behaves.
+    """
+    _need_node_modules()
+    out = tmp_path / "polling.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "s1-polling", "--smoke", "--target", "collab", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, f"smoke failed ({done.returncode}):\n{done.stdout}\n{done.stderr[-4000:]}"
+    (record,) = json.loads(out.read_text())["records"]
+    lg = record["loadgen"]
+    clients = lg["options"]["rooms"] * lg["options"]["clients"]
+    polls = lg["result"]["received_deliveries"] // 4  # at most 16 packets a poll; at least this many polls
+    # one long poll and one POST at a time per client, plus a few handshakes: a handful per client,
+    # where a connection per request would be hundreds
+    assert 0 < lg["http_connections"] <= 4 * clients < polls, (lg["http_connections"], clients, polls)
+
+
+def test_bench_measures_disturbed_runs_and_steps_again(tmp_path: Path) -> None:
+    """A run (an S3 step) disturbed by other processes is measured again and the discarded one is listed.
+
+    ``--max-others -1`` makes every window count as disturbed (other processes' CPU is never below 0),
+    so the retake path runs deterministically; ``maxP99=0`` makes every S3 step fail.
+    """
+    _need_node_modules()
+    out = tmp_path / "retake.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "s1", "--smoke", "--target", "collab", "--max-others", "-1",
+         "--retakes", "1", "--set", "duration=1", "--set", "drain=2", "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert done.returncode == 0, f"smoke failed ({done.returncode}):\n{done.stdout}\n{done.stderr[-4000:]}"
+    (record,) = json.loads(out.read_text())["records"]
+    assert len(record["disturbed"]) == 1 and record["disturbed"][0]["others_cpu"] >= 0
+    assert "s1 collab run 1 measured again" in done.stdout and "measuring again" in done.stderr
+
+    out = tmp_path / "retake-s3.json"
+    subprocess.run(
+        [sys.executable, "-m", "bench", "s3", "--smoke", "--target", "collab", "--max-others", "-1",
+         "--retakes", "1", "--set", "maxP99=0", "--set", "duration=1", "--set", "settle=0.5", "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    (record,) = json.loads(out.read_text())["records"]
+    phases = record["loadgen"]["phases"]
+    assert [bool(p.get("disturbed")) for p in phases] == [True, False], phases
+    assert phases[1].get("retaken") and phases[0]["rate_per_client"] == phases[1]["rate_per_client"]
+    assert phases[0]["others_cpu_pct"] >= 0 and phases[0]["server_cpu_pct"] > 0
