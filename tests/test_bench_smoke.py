@@ -39,17 +39,20 @@ def _need_node_modules() -> None:
     pytest.skip(msg)  # COLLAB_REQUIRE_ALL=1 turns this into a failure
 
 
+def _bench(*args: str, timeout: float = 180, ok: bool = True) -> subprocess.CompletedProcess[str]:
+    """``python -m bench ARGS`` from the repository root; with ``ok``, it must exit 0."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
+    if ok:
+        assert done.returncode == 0, f"bench failed ({done.returncode}):\n{done.stdout}\n{done.stderr[-4000:]}"
+    return done
+
+
 def test_bench_smoke_s1_collab(tmp_path: Path) -> None:
     _need_node_modules()
     out = tmp_path / "smoke.json"
-    done = subprocess.run(
-        [sys.executable, "-m", "bench", "s1", "--smoke", "--target", "collab", "--out", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, f"smoke failed ({done.returncode}):\n{done.stdout}\n{done.stderr[-4000:]}"
+    done = _bench("s1", "--smoke", "--target", "collab", "--out", str(out))
     table = done.stdout
     assert "| scenario | server | deliveries/s |" in table
     row = next(line for line in table.splitlines() if line.startswith("| s1 | collab |"))
@@ -67,18 +70,11 @@ def test_bench_smoke_msgpack_lever_on_the_peers(tmp_path: Path) -> None:
     """The msgpack lever (generator, naive relay and Node relay all on msgpack) still runs without loss."""
     _need_node_modules()
     pytest.importorskip("msgpack", reason="pip install msgpack (requirements-dev.txt)")
-    done = subprocess.run(
-        [
-            sys.executable, "-m", "bench", "s1", "--smoke", "--target", "naive,node",
-            "--set", "parser=msgpack", "--naive-arg=--serializer", "--naive-arg=msgpack",
-            "--node-arg=--parser", "--node-arg=msgpack", "--out", str(tmp_path / "msgpack.json"),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=180,
+    done = _bench(
+        "s1", "--smoke", "--target", "naive,node",
+        "--set", "parser=msgpack", "--naive-arg=--serializer", "--naive-arg=msgpack",
+        "--node-arg=--parser", "--node-arg=msgpack", "--out", str(tmp_path / "msgpack.json"),
     )  # fmt: skip
-    assert done.returncode == 0, f"smoke failed ({done.returncode}):\n{done.stdout}\n{done.stderr[-4000:]}"
     for target in ("naive", "node"):
         row = next(line for line in done.stdout.splitlines() if line.startswith(f"| s1 | {target} |"))
         cells = [c.strip() for c in row.strip("|").split("|")]
@@ -94,14 +90,7 @@ def test_bench_smoke_polling_reuses_connections(tmp_path: Path) -> None:
     """
     _need_node_modules()
     out = tmp_path / "polling.json"
-    done = subprocess.run(
-        [sys.executable, "-m", "bench", "s1-polling", "--smoke", "--target", "collab", "--out", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, f"smoke failed ({done.returncode}):\n{done.stdout}\n{done.stderr[-4000:]}"
+    _bench("s1-polling", "--smoke", "--target", "collab", "--out", str(out))
     (record,) = json.loads(out.read_text())["records"]
     lg = record["loadgen"]
     clients = lg["options"]["rooms"] * lg["options"]["clients"]
@@ -119,22 +108,14 @@ def test_bench_measures_disturbed_runs_and_steps_again(tmp_path: Path) -> None:
     """
     _need_node_modules()
     out = tmp_path / "retake.json"
-    done = subprocess.run(
-        [sys.executable, "-m", "bench", "s1", "--smoke", "--target", "collab", "--max-others", "-1",
-         "--retakes", "1", "--set", "duration=1", "--set", "drain=2", "--out", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=180,
-    )  # fmt: skip
-    assert done.returncode == 0, f"smoke failed ({done.returncode}):\n{done.stdout}\n{done.stderr[-4000:]}"
+    retake = ("--smoke", "--target", "collab", "--max-others", "-1", "--retakes", "1", "--set", "duration=1")
+    done = _bench("s1", *retake, "--set", "drain=2", "--out", str(out))
     (record,) = json.loads(out.read_text())["records"]
     assert len(record["disturbed"]) == 1 and record["disturbed"][0]["others_cpu"] >= 0
     assert "s1 collab run 1 measured again" in done.stdout and "measuring again" in done.stderr
 
     out = tmp_path / "retake-s3.json"
-    subprocess.run(
-        [sys.executable, "-m", "bench", "s3", "--smoke", "--target", "collab", "--max-others", "-1",
-         "--retakes", "1", "--set", "maxP99=0", "--set", "duration=1", "--set", "settle=0.5", "--out", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=180,
-    )  # fmt: skip
+    _bench("s3", *retake, "--set", "maxP99=0", "--set", "settle=0.5", "--out", str(out), ok=False)  # no step passes
     (record,) = json.loads(out.read_text())["records"]
     phases = record["loadgen"]["phases"]
     assert [bool(p.get("disturbed")) for p in phases] == [True, False], phases
