@@ -209,11 +209,7 @@ def main(argv: list[str] | None = None) -> int:
                     doc["records"].append(rec)
                     _save(out_path, doc)
     print(f"bench: raw records in {out_path}", file=sys.stderr)
-    results = _results(doc)
-    print(report.header(command, doc["date"], runs, doc["collab_commit"]))
-    print(report.tables(results))
-    if report.retakes(doc["records"]):
-        print(report.retakes(doc["records"]) + "\n")
+    _print_report(doc)
     if args.smoke:
         return 0 if _smoke_ok(doc) else 1
     return 1 if failed else 0
@@ -275,12 +271,17 @@ def _report(argv: list[str]) -> int:
     if len(argv) != 1:
         print("usage: python -m bench report bench/results/<file>.json", file=sys.stderr)
         return 2
-    doc = json.loads(Path(argv[0]).read_text())
+    _print_report(json.loads(Path(argv[0]).read_text()))
+    return 0
+
+
+def _print_report(doc: dict[str, Any]) -> None:
+    """The provenance and the tables of a run's records, and the runs measured again, on stdout."""
     print(report.header(doc["command"], doc["date"], doc["runs"], doc.get("collab_commit", "unknown")))
     print(report.tables(_results(doc)))
-    if report.retakes(doc["records"]):
-        print(report.retakes(doc["records"]) + "\n")
-    return 0
+    retaken = report.retakes(doc["records"])
+    if retaken:
+        print(retaken + "\n")
 
 
 if __name__ == "__main__":
