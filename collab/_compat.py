@@ -1,4 +1,4 @@
-"""Two adjustments to python-engineio that stock Socket.IO clients need.
+"""Three adjustments to python-engineio that stock Socket.IO clients need.
 
 1. The server refuses a long-polling POST of more than 16 packets
    (``Payload.max_decode_packets``), yet the official JavaScript client flushes
@@ -8,7 +8,12 @@
    client drop its connection. We answer each poll with at most 16 packets and
    leave the rest queued for the next poll, which the client sends at once.
 
-Both are process-wide (the Engine.IO classes are shared); both are harmless to
+3. A long-polling POST over ``max_http_buffer_size`` is refused and its session
+   closed, but Engine.IO's close waits for the session's queue to be polled empty,
+   and the client, told to close, polls no more: the POST was never answered and its
+   greenlet stayed forever. The session is now closed without that wait.
+
+All are process-wide (the Engine.IO classes are shared); all are harmless to
 any other Socket.IO namespace in the same process.
 """
 
@@ -47,12 +52,27 @@ def _capped_poll(self: Any) -> list[Any]:
     return packets
 
 
+_stock_post_request = eio_socket.Socket.handle_post_request
+
+
+def _post_request(self: Any, environ: dict[str, Any]) -> None:
+    """``handle_post_request`` that closes the session without waiting when it refuses a body."""
+    try:
+        _stock_post_request(self, environ)
+    except exceptions.ContentTooLongError:
+        # handle_request then calls server.disconnect, which finds the session closed
+        self.close(wait=False, reason=self.server.reason.SERVER_DISCONNECT)
+        raise
+
+
 def patch_engineio(max_decode_packets: int) -> None:
-    """Apply both adjustments (idempotent; the larger decode limit wins)."""
+    """Apply the three adjustments (idempotent; the larger decode limit wins)."""
     if payload.Payload.max_decode_packets < max_decode_packets:
         payload.Payload.max_decode_packets = max_decode_packets
     if eio_socket.Socket.poll is not _capped_poll:
         eio_socket.Socket.poll = _capped_poll  # type: ignore[method-assign]
+    if eio_socket.Socket.handle_post_request is not _post_request:
+        eio_socket.Socket.handle_post_request = _post_request  # type: ignore[method-assign]
 
 
 def _xor_mask(self: Any, payload: bytes | bytearray) -> bytearray:

@@ -46,6 +46,7 @@ DEFAULTS: dict[str, Any] = {
     "COLLAB_TRUST_PROXY": False,
     "COLLAB_MAX_QUEUED_PACKETS": 2000,
     "COLLAB_MAX_OPS_IN_FLIGHT": 64,
+    "COLLAB_FAST_POLLING": True,
     "COLLAB_METRICS": True,
     # access
     "COLLAB_SECRET_KEY": None,

@@ -43,6 +43,10 @@ class Metrics:
             "collab_disconnects_forced", "Connections dropped by the server, by reason", ["reason"], registry=r
         )
 
+    def count(self, name: str, documentation: str, total: Callable[[], float]) -> None:
+        """Export ``total()``, a running total kept elsewhere, as the counter ``name``."""
+        self.registry.register(_TotalCollector(name, documentation, total))
+
     def event(self, event: str, ack: Any) -> None:
         """Count one handled event from its ack."""
         if isinstance(ack, dict) and ack.get("ok") is False:
@@ -55,3 +59,19 @@ class Metrics:
     def render(self) -> tuple[bytes, str]:
         """The exposition text and its content type."""
         return self._prom.generate_latest(self.registry), self._prom.CONTENT_TYPE_LATEST
+
+
+class _TotalCollector:
+    """A counter read from a function at scrape time (nothing to update per event)."""
+
+    def __init__(self, name: str, documentation: str, total: Callable[[], float]) -> None:
+        from prometheus_client.core import CounterMetricFamily
+
+        self._family = CounterMetricFamily
+        self._name, self._doc, self._total = name, documentation, total
+
+    def describe(self) -> list[Any]:
+        return [self._family(self._name, self._doc)]
+
+    def collect(self) -> list[Any]:
+        return [self._family(self._name, self._doc, value=self._total())]

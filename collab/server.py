@@ -169,6 +169,7 @@ def _serve_gevent(app: Any, host: str, port: int) -> None:
     from gevent import pywsgi
 
     from ._headers import Headers
+    from ._polling import PollingPath
 
     try:
         from geventwebsocket.handler import WebSocketHandler as handler_class
@@ -196,6 +197,29 @@ def _serve_gevent(app: Any, host: str, port: int) -> None:
         def log_request(self) -> None:
             """No access log (the server has ``log=None``), and no access-log line built either."""
 
+        def get_environ(self) -> dict[str, Any]:
+            """A lean environ for an established session's poll or POST (see collab._polling)."""
+            if polling is not None:
+                env = polling.environ(self)
+                if env is not None:
+                    return env
+            return super().get_environ()  # type: ignore[no-any-return]
+
+        def handle_one_response(self) -> None:
+            """Answer an established session's poll or POST without WSGI; anything else as usual."""
+            if polling is not None and self.environ.get("collab.polling"):
+                polling.respond(self, self.environ)
+            else:
+                super().handle_one_response()
+
+    polling = PollingPath.for_app(app) if app.config.get("COLLAB_FAST_POLLING", True) else None
+    metrics = getattr(app.extensions.get("collab"), "metrics", None)
+    if polling is not None and metrics is not None:
+        metrics.count(
+            "collab_polling_fast_requests",
+            "Long-polling requests of established sessions answered without the WSGI stack",
+            lambda: polling.served,
+        )
     server = pywsgi.WSGIServer(listener(host, port), app, handler_class=Handler, log=None)
     # gevent runs signal handlers in a greenlet of their own, where raising would not
     # reach serve_forever: stop the server instead (closes the listener, then returns).
