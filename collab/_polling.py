@@ -177,6 +177,10 @@ class PollingPath:
     @staticmethod
     def _send(handler: Any, data: bytes) -> None:
         try:
-            handler.socket.sendall(data)
+            # one send() is enough for a response that fits the socket's buffer; sendall()
+            # would first ask the kernel for the buffer's size (one more system call)
+            sent = handler.socket.send(data)
+            if sent < len(data):
+                handler.socket.sendall(memoryview(data)[sent:])
         except OSError:  # the client went away; nothing more to do on this connection
             handler.close_connection = True
