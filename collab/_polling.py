@@ -115,8 +115,8 @@ class PollingPath:
         if method != "GET" and method != "POST":
             return None
         path, _, query = handler.path.partition("?")
-        if path != self.prefix or "sid=" not in query or "%" in path:
-            return None
+        if path != self.prefix or "%" in path or not (query.startswith("sid=") or "&sid=" in query):
+            return None  # not an established session's request (a handshake has no sid)
         env: dict[str, Any] = {
             "REQUEST_METHOD": method,
             "SCRIPT_NAME": "",

@@ -212,6 +212,18 @@ def test_session_survives_many_requests_on_one_connection(servers: dict[str, Ser
         raw.close()
 
 
+def test_handshake_with_a_sid_lookalike_takes_the_wsgi_path(servers: dict[str, ServerProcess]) -> None:
+    """``xsid=`` is no session id: this is a handshake, which needs the whole WSGI environ."""
+    raw = Raw(servers["fast"])
+    try:
+        before = fast_requests(servers["fast"])
+        status, _, body = raw.request("GET", "EIO=4&transport=polling&xsid=1")
+        assert status == 200 and body[:1] == b"0" and "sid" in json.loads(body[1:])
+        assert fast_requests(servers["fast"]) == before
+    finally:
+        raw.close()
+
+
 # -- which apps get the fast path (no server needed) ------------------------------------------
 
 
