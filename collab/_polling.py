@@ -123,7 +123,7 @@ class PollingPath:
             "PATH_INFO": path,
             "QUERY_STRING": query,
             "SERVER_PROTOCOL": "HTTP/1.1",
-            "REMOTE_ADDR": handler.client_address[0] if handler.client_address else "",
+            "REMOTE_ADDR": str(address[0]) if isinstance(address := handler.client_address, tuple) else "",
             "wsgi.url_scheme": "http",
             "flask.app": self._flask_app,
             "collab.polling": True,
