@@ -10,7 +10,7 @@ an established Engine.IO session goes straight from the parsed request to
   the body for a POST), instead of everything ``pywsgi.get_environ`` builds;
 - Flask and the Socket.IO middleware are skipped: for such a request they only
   route to ``handle_request``;
-- the response goes out in one ``sendall`` with a ``Content-Length``.
+- the response goes out in one ``send`` with a ``Content-Length``.
 
 What the request means stays Engine.IO's to decide: CORS, compression, unknown or
 closed sessions, oversized bodies and every error answer come from the same call as
@@ -115,7 +115,7 @@ class PollingPath:
         if method != "GET" and method != "POST":
             return None
         path, _, query = handler.path.partition("?")
-        if path != self.prefix or "%" in path or not (query.startswith("sid=") or "&sid=" in query):
+        if path != self.prefix or not (query.startswith("sid=") or "&sid=" in query):
             return None  # not an established session's request (a handshake has no sid)
         env: dict[str, Any] = {
             "REQUEST_METHOD": method,
@@ -171,7 +171,6 @@ class PollingPath:
             lines.append("Connection: close\r\n")
         lines.append("\r\n")
         self._send(handler, "".join(lines).encode("latin-1") + body)
-        handler.response_length = len(body)
         self.served += 1
 
     @staticmethod

@@ -212,7 +212,7 @@ def _serve_gevent(app: Any, host: str, port: int) -> None:
             else:
                 super().handle_one_response()
 
-    polling = PollingPath.for_app(app) if app.config.get("COLLAB_FAST_POLLING", True) else None
+    polling = PollingPath.for_app(app) if app.config["COLLAB_FAST_POLLING"] else None
     metrics = getattr(app.extensions.get("collab"), "metrics", None)
     if polling is not None and metrics is not None:
         metrics.count(
