@@ -1,8 +1,7 @@
 """Turn an SVG drawing into collab strokes (standard library only).
 
 :func:`strokes_from_svg` reads ``<path d>`` (M, L, H, V, C, S, Q, T, A, Z in
-absolute and relative forms; curves are sampled into points, arcs are drawn
-as a straight line to their end point), ``<polyline>``, ``<polygon>``,
+absolute and relative forms; curves and arcs are sampled into points), ``<polyline>``, ``<polygon>``,
 ``<line>``, ``<rect>``, ``<circle>`` and ``<ellipse>``, with their
 ``stroke``/``stroke-width``/``stroke-opacity`` (attribute, ``style`` or
 inherited from a ``<g>``) and ``transform`` (matrix, translate, scale, rotate,
@@ -30,6 +29,7 @@ Matrix = tuple[float, float, float, float, float, float]  # a b c d e f, as SVG'
 IDENTITY: Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
 _NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _TOKEN = re.compile(rf"([MmLlHhVvCcSsQqTtAaZz])|({_NUM})")
+_FLAG = re.compile(r"[\s,]*([01])")
 _NAMED = {
     "black": "#000000",
     "white": "#ffffff",
@@ -161,11 +161,80 @@ def _bezier(p0: Point, ctrl: list[Point], p3: Point) -> list[Point]:
     return out
 
 
+def _arc(p0: Point, rx: float, ry: float, rotation: float, large: bool, sweep: bool, p1: Point) -> list[Point]:
+    """Sample an SVG elliptical arc from ``p0`` to ``p1``, without its start point.
+
+    Follows the SVG spec's endpoint-to-center conversion (SVG 1.1, appendix F.6.5):
+    an arc between equal points is left out, a zero radius makes a straight
+    line, and radii too small to reach ``p1`` are scaled up until they do.
+    """
+    if p0 == p1:
+        return []
+    rx, ry = abs(rx), abs(ry)
+    if rx == 0 or ry == 0:
+        return [p1]
+    phi = math.radians(rotation % 360)
+    cos_p, sin_p = math.cos(phi), math.sin(phi)
+    dx, dy = (p0[0] - p1[0]) / 2, (p0[1] - p1[1]) / 2
+    x1, y1 = cos_p * dx + sin_p * dy, -sin_p * dx + cos_p * dy  # p0 in the ellipse's own axes
+    scale = (x1 / rx) ** 2 + (y1 / ry) ** 2
+    if scale > 1:
+        rx, ry = rx * math.sqrt(scale), ry * math.sqrt(scale)
+    num = (rx * ry) ** 2 - (rx * y1) ** 2 - (ry * x1) ** 2
+    den = (rx * y1) ** 2 + (ry * x1) ** 2
+    coef = math.sqrt(max(0.0, num / den)) * (-1 if large == sweep else 1)
+    cx1, cy1 = coef * rx * y1 / ry, -coef * ry * x1 / rx
+    cx = cos_p * cx1 - sin_p * cy1 + (p0[0] + p1[0]) / 2
+    cy = sin_p * cx1 + cos_p * cy1 + (p0[1] + p1[1]) / 2
+    start = math.atan2((y1 - cy1) / ry, (x1 - cx1) / rx)
+    delta = math.atan2((-y1 - cy1) / ry, (-x1 - cx1) / rx) - start
+    if sweep and delta < 0:
+        delta += 2 * math.pi
+    elif not sweep and delta > 0:
+        delta -= 2 * math.pi
+    n = max(4, min(128, math.ceil(abs(delta) * max(rx, ry) / 4)))
+    out = []
+    for i in range(1, n):
+        t = start + delta * i / n
+        ex, ey = rx * math.cos(t), ry * math.sin(t)
+        out.append((cos_p * ex - sin_p * ey + cx, sin_p * ex + cos_p * ey + cy))
+    out.append(p1)  # exactly the end point, whatever the rounding
+    return out
+
+
+def _tokens(d: str) -> list[str | float]:
+    """Path data as commands and numbers; an arc's two flags may be written without separators.
+
+    ``a25 25 0 1050 0`` is a valid arc (flags 1 and 0, then 50): the grammar
+    makes each flag a single ``0`` or ``1``, which a plain number scan would
+    read as ``1050``. Characters that are neither are skipped, as before.
+    """
+    out: list[str | float] = []
+    pos, arc_arg = 0, -1  # arc_arg: index of the next argument of an A/a command, or -1
+    while True:
+        if arc_arg in (3, 4):
+            m = _FLAG.match(d, pos)
+            if m is not None:
+                out.append(float(m.group(1)))
+                pos, arc_arg = m.end(), arc_arg + 1
+                continue
+        m = _TOKEN.search(d, pos)
+        if m is None:
+            return out
+        pos = m.end()
+        cmd, num = m.group(1), m.group(2)
+        if cmd:
+            out.append(cmd)
+            arc_arg = 0 if cmd in "Aa" else -1
+        else:
+            out.append(float(num))
+            if arc_arg >= 0:
+                arc_arg = (arc_arg + 1) % 7
+
+
 def path_points(d: str) -> list[list[Point]]:
     """The subpaths of SVG path data, each as a list of points (curves sampled)."""
-    tokens: list[str | float] = []
-    for cmd, num in _TOKEN.findall(d or ""):
-        tokens.append(cmd if cmd else float(num))
+    tokens = _tokens(d or "")
     subpaths: list[list[Point]] = []
     cur: list[Point] = []
     x = y = sx = sy = 0.0
@@ -244,9 +313,12 @@ def path_points(d: str) -> list[list[Point]]:
             x, y = end
             ctrl = c1
         elif c == "A":
-            _rx, _ry, _rot, _large, _sweep, px, py = nums(7)
-            x, y = ox + px, oy + py
-            cur.append((x, y))  # approximated by a straight line to the arc's end
+            rx, ry, rot, large, sweep, px, py = nums(7)
+            if large not in (0.0, 1.0) or sweep not in (0.0, 1.0):
+                raise SvgError(f"an arc's flags must be 0 or 1, not {large:g} and {sweep:g}: {d[:60]!r}")
+            end = (ox + px, oy + py)
+            cur.extend(_arc((x, y), rx, ry, rot, large == 1.0, sweep == 1.0, end))
+            x, y = end
         if not cur:
             cur = [(x, y)]
         last_ctrl, last_cmd = ctrl, cmd

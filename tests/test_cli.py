@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import subprocess
@@ -13,7 +14,7 @@ import pytest
 import requests
 
 from collab.client import NoteClient
-from collab.svgimport import path_points, strokes_from_svg
+from collab.svgimport import SvgError, path_points, strokes_from_svg
 
 from serverproc import ROOT, free_port
 
@@ -148,6 +149,34 @@ def test_svg_parser_details():
         + '"/></svg>'
     )
     assert [len(x["points"]) for x in long] == [5000, 5000, 2002]
+
+
+def test_svg_arcs_are_sampled_as_svg_defines_them():
+    # a half circle of radius 10 over (10, 0); sweep 1 is clockwise on screen: the top half (y < 0)
+    [half] = path_points("M0 0 A10 10 0 0 1 20 0")
+    assert half[0] == (0, 0) and half[-1] == (20, 0) and len(half) > 5
+    assert all(math.isclose(math.dist(p, (10, 0)), 10) for p in half)
+    assert all(p[1] < 0 for p in half[1:-1])
+    [other] = path_points("M0 0 A10 10 0 0 0 20 0")  # sweep 0: the bottom half
+    assert all(p[1] > 0 for p in other[1:-1])
+    # large arc: three quarters of the circle around (0, 10), not the quarter around (10, 0)
+    [large] = path_points("M0 0 A10 10 0 1 0 10 10")
+    assert all(math.isclose(math.dist(p, (0, 10)), 10) for p in large)
+    assert min(p[0] for p in large) < -9.9 and max(p[1] for p in large) > 19.9
+    # an ellipse turned by 90 degrees: its 20-long radius runs along y
+    [turned] = path_points("M0 0 A20 10 90 0 1 0 40")
+    assert all(math.isclose((p[0] / 10) ** 2 + ((p[1] - 20) / 20) ** 2, 1) for p in turned)
+    # radii too small to reach the end are scaled up: the same half circle
+    [scaled] = path_points("M0 0 A1 1 0 0 1 20 0")
+    assert all(math.isclose(math.dist(p, (10, 0)), 10) for p in scaled)
+    # a zero radius is a straight line; an arc to where it starts adds nothing
+    assert path_points("M0 0 A0 5 0 0 1 10 10") == [[(0, 0), (10, 10)]]
+    assert path_points("M5 5 A3 3 0 0 1 5 5 L6 6") == [[(5, 5), (6, 6)]]
+    # flags written without separators, relative arcs and repeated arguments
+    assert path_points("M0 0 a10 10 0 0150 0") == path_points("M0 0 a10 10 0 0 1 50 0")
+    assert path_points("M0 0 a10 10 0 0 1 20 0 10 10 0 0 1 20 0")[0][-1] == (40, 0)
+    with pytest.raises(SvgError, match="flags must be 0 or 1"):
+        path_points("M0 0 A10 10 0 2 1 20 0")
 
 
 def test_watch_prints_ops_as_json_lines_and_exits_130_on_ctrl_c(server, drawn):
