@@ -1,11 +1,11 @@
 """Turn an SVG drawing into collab strokes (standard library only).
 
 :func:`strokes_from_svg` reads ``<path d>`` (M, L, H, V, C, S, Q, T, A, Z in
-absolute and relative forms; curves and arcs are sampled into points), ``<polyline>``, ``<polygon>``,
-``<line>``, ``<rect>``, ``<circle>`` and ``<ellipse>``, with their
-``stroke``/``stroke-width``/``stroke-opacity`` (attribute, ``style`` or
-inherited from a ``<g>``) and ``transform`` (matrix, translate, scale, rotate,
-skewX, skewY). Each subpath becomes one stroke; a stroke longer than the
+absolute and relative forms; curves and arcs are sampled into points),
+``<polyline>``, ``<polygon>``, ``<line>``, ``<rect>``, ``<circle>`` and
+``<ellipse>``, with their ``stroke``/``stroke-width``/``stroke-opacity``
+(attribute, ``style`` or inherited from a ``<g>``) and ``transform`` (matrix,
+translate, scale, rotate, skewX, skewY). Each subpath becomes one stroke; a stroke longer than the
 contract's 5000 points is split.
 
 An SVG exported by collab itself (``GET /api/notes/<id>.svg``, its paths carry
