@@ -63,7 +63,7 @@ def bench_store(
             for _ in range(batch):
                 counter += 1
                 s = protocol.stroke({"id": f"s{counter}", "color": "#1e90ff", "width": 2, "points": pts})
-                reqs.append(OpRequest(note_ids[counter % notes], "stroke", "peer-bench", stroke=s))
+                reqs.append(OpRequest(note_ids[counter % notes], "stroke", "peer-bench", body=dict(s)))
             b0 = time.perf_counter()
             store.apply(reqs)
             lat.append(time.perf_counter() - b0)

@@ -18,6 +18,8 @@ except ImportError:  # pragma: no cover - orjson is a listed dependency
     _orjson = None
 
 JSONDecodeError = _std.JSONDecodeError
+#: Whether :func:`dumps` splices ``orjson.Fragment`` values (stored JSON sent without decoding).
+splices = _orjson is not None and hasattr(_orjson, "Fragment")
 
 
 def dumps(obj: Any, **_: Any) -> str:

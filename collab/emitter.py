@@ -46,12 +46,14 @@ class Pusher:
 
     def strokes(self, note: str, strokes: Iterable[dict[str, Any]]) -> list[int]:
         """Add strokes to an existing note; returns their seqs (original seqs for known ids)."""
-        reqs = [OpRequest(protocol.note_id(note), "stroke", self.peer, stroke=protocol.stroke(s)) for s in strokes]
+        note = protocol.note_id(note)
+        reqs = [OpRequest(note, "stroke", self.peer, body=dict(protocol.stroke(s))) for s in strokes]
         return self._apply(reqs)
 
     def remove(self, note: str, stroke_id: str) -> int:
         """Remove one stroke; returns the op's seq."""
-        return self._apply([OpRequest(protocol.note_id(note), "remove", self.peer, stroke_id=stroke_id)])[0]
+        body = {"id": protocol.stroke_id(stroke_id)}
+        return self._apply([OpRequest(protocol.note_id(note), "remove", self.peer, body=body)])[0]
 
     def clear(self, note: str) -> int:
         """Clear a note; returns the op's seq."""

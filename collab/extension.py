@@ -255,6 +255,7 @@ class Collab:
             config["COLLAB_DATABASE"],
             oplog_keep=int(config["COLLAB_OPLOG_KEEP"]),
             max_strokes=config["COLLAB_MAX_STROKES_PER_NOTE"],
+            max_points=int(config["COLLAB_MAX_POINTS"]),
             sqlite_synchronous=config["COLLAB_SQLITE_SYNCHRONOUS"],
             sqlite_busy_timeout=float(config["COLLAB_SQLITE_BUSY_TIMEOUT"]),
         )

@@ -7,9 +7,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import CollabError
-from .protocol import Stroke
-
-OP_KINDS = ("stroke", "remove", "clear")
 
 
 def iso_utc(ts: float) -> str:
@@ -30,6 +27,8 @@ class NoteInfo:
     updated: float
     #: The lowest seq still in the op log (ops below it were compacted away).
     log_start: int = 1
+    #: Names this incarnation of the id: a note deleted and made again gets another.
+    epoch: str = ""
 
     def as_row(self) -> dict[str, Any]:
         """The note as a ``GET /api/notes`` list row."""
@@ -42,8 +41,8 @@ class NoteInfo:
         }
 
     def as_ref(self) -> dict[str, str]:
-        """``{"id", "title"}``, as the join ack carries it."""
-        return {"id": self.id, "title": self.title}
+        """``{"id", "title", "epoch"}``, as the join ack carries it."""
+        return {"id": self.id, "title": self.title, "epoch": self.epoch}
 
 
 @dataclass(slots=True)
@@ -51,10 +50,11 @@ class OpRequest:
     """One op a client asked for, waiting to be assigned a seq and stored."""
 
     note: str
+    #: One of :data:`collab.ops.KINDS`.
     kind: str
     peer: str
-    stroke: Stroke | None = None
-    stroke_id: str | None = None
+    #: The op's arguments as :meth:`collab.ops.OpKind.parse` gave them (no ``note``).
+    body: dict[str, Any] = field(default_factory=dict)
     #: Filled in by the committer: the op as it travels, or the error.
     op: dict[str, Any] | None = None
     duplicate: bool = False
@@ -70,8 +70,10 @@ class JoinState:
     """What a join reads: the note, and either its strokes or the ops since ``since``."""
 
     note: NoteInfo
-    strokes: list[dict[str, Any]] | None
-    ops: list[dict[str, Any]] | None
+    #: The live items in layer order (each may be an ``orjson.Fragment`` of the encoded item).
+    strokes: list[Any] | None
+    #: The ops after ``since`` in seq order (each may be an ``orjson.Fragment``).
+    ops: list[Any] | None
     reset: bool = False
     #: True when this join created the note.
     created: bool = False

@@ -20,6 +20,7 @@ broadcast (:class:`DeferredAck`).
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections import deque
@@ -32,7 +33,7 @@ from flask import request
 from socketio import packet as sio_packet
 from socketio.exceptions import ConnectionRefusedError as SioConnectionRefused
 
-from . import _wswriter, protocol
+from . import _json, _wswriter, ops, protocol
 from .errors import BadRequest, CollabError, Forbidden, InternalError, NotFound, NotJoined, RateLimited, TooLarge
 from .limits import FloodGuard, TokenBucket
 from .model import OpRequest
@@ -190,12 +191,12 @@ class NotesNamespace(flask_socketio.Namespace):
         self._handlers: dict[str, Callable[[Connection, Any, Any], Any]] = {
             "join": self._join,
             "leave": self._leave,
-            "stroke": self._stroke,
-            "remove": self._remove,
-            "clear": self._clear,
+            **{name: self._op_handler(kind) for name, kind in ops.KINDS.items()},
             "cursor": self._cursor,
             "draft": self._draft,
+            "profile": self._profile,
         }
+        self.limits = ops.Limits(max_points=int(state.config["COLLAB_MAX_POINTS"]))
 
     def defer_acks(self, limit: int) -> None:
         """Let each connection have up to ``limit`` ops waiting for their commit (see :class:`DeferredAck`).
@@ -292,9 +293,9 @@ class NotesNamespace(flask_socketio.Namespace):
     # -- dispatch -----------------------------------------------------------------
     def trigger_event(self, event: str, *args: Any) -> Any:
         """Route a client event through the per-connection order and error handling."""
-        if event in ("connect", "disconnect"):
-            return super().trigger_event(event, *args)
         sid = args[0]
+        if event in ("connect", "disconnect") and self._from_server(event, sid):
+            return super().trigger_event(event, *args)
         data = args[1] if len(args) > 1 else None
         conn = self.conns.get(sid)
         if conn is None:  # connected to another app's namespace or already gone
@@ -310,7 +311,7 @@ class NotesNamespace(flask_socketio.Namespace):
                 prev.wait(self.state.store_timeout)
             handler = self._handlers.get(event)
             if handler is None:
-                return BadRequest(f"unknown event {event!r}; see PROTOCOL.md for the events").to_ack()
+                return BadRequest(f"unknown event {event!r:.80}; see docs/protocol.md for the events").to_ack()
             if event == "join":
                 # Flask-SocketIO's dispatcher gives the authorize hook a request context.
                 ack = self.socketio._handle_event(  # type: ignore[union-attr]
@@ -334,6 +335,17 @@ class NotesNamespace(flask_socketio.Namespace):
             return InternalError("the server failed to handle the event; nothing was applied").to_ack()
         finally:
             mine.set()
+
+    def _from_server(self, event: str, sid: str) -> bool:
+        """Whether a ``connect``/``disconnect`` comes from Socket.IO itself, not from a client's event.
+
+        A client may send events of any name, these two included; python-socketio
+        hands them to the same method. Its own connect runs before the sid is
+        ours, its own disconnect after the sid stopped counting as connected.
+        """
+        if event == "connect":
+            return sid not in self.conns
+        return not self.socketio.server.manager.is_connected(sid, self.namespace)  # type: ignore[union-attr]
 
     @staticmethod
     def _guarded(event: str, handler: Callable[..., Any], conn: Connection, data: Any, mine: Any) -> Any:
@@ -407,7 +419,7 @@ class NotesNamespace(flask_socketio.Namespace):
         assert req.op is not None
         if req.duplicate:
             return protocol.ok(seq=req.op["seq"], duplicate=True)
-        return protocol.ok(seq=req.op["seq"])
+        return protocol.ok(seq=req.op["seq"], **ops.KINDS[req.kind].ack(req.op))
 
     def _settled(self, event: str, conn: Connection, req: OpRequest) -> dict[str, Any]:
         """The ack of a deferred op whose batch is committed (refusals logged as :meth:`_guarded` does)."""
@@ -445,20 +457,31 @@ class NotesNamespace(flask_socketio.Namespace):
 
     # -- events -------------------------------------------------------------------
     def _join(self, conn: Connection, data: Any, mine: Any) -> dict[str, Any]:
-        note, since = protocol.join(data)
+        note, since, epoch = protocol.join(data)
         role = self.state.authorize_socket(conn, note)
         if role is None:
             raise Forbidden(f"you may not open note {note!r}")
         fresh = note not in conn.notes
-        if fresh and len(conn.notes) >= self.state.config["COLLAB_MAX_NOTES_JOINED"]:
-            raise TooLarge(
-                f"a connection may join at most {self.state.config['COLLAB_MAX_NOTES_JOINED']} notes; leave one first"
-            )
+        limit = self.state.config["COLLAB_MAX_NOTES_JOINED"]
+        if fresh and len(conn.notes) >= limit:
+            raise TooLarge(f"a connection may join at most {limit} notes; leave one first")
+        # Only an editor's join creates a missing note, and never one that names an epoch.
+        create = note if self.state.auto_create and role == "edit" and epoch is None else None
         # Enter the room before reading, so no op committed meanwhile is missed:
         # such ops may reach the client before this ack; it keeps those above `seq`.
         self.enter_room(conn.sid, note)
         try:
-            st = self.state.blocking(self.state.store.join, note, since, note if self.state.auto_create else None)
+            st = self.state.blocking(
+                functools.partial(
+                    self.state.store.join,
+                    note,
+                    since,
+                    create,
+                    epoch=epoch,
+                    max_notes=self.state.config["COLLAB_MAX_NOTES"],
+                    encoded=self._splices(),
+                )
+            )
         except BaseException:
             if fresh:
                 self.leave_room(conn.sid, note)
@@ -466,6 +489,8 @@ class NotesNamespace(flask_socketio.Namespace):
         if st is None:
             if fresh:
                 self.leave_room(conn.sid, note)
+            if epoch is not None:
+                raise NotFound(f"note {note!r} was deleted (it no longer has epoch {epoch!r:.40}); start a new note")
             raise NotFound(f"note {note!r} does not exist")
         conn.notes[note] = role
         if st.created:
@@ -483,34 +508,49 @@ class NotesNamespace(flask_socketio.Namespace):
             self.state.signal("member_joined", note=note, peer=conn.peer, role=role)
         return ack
 
+    def _splices(self) -> bool:
+        """Whether packets are encoded by collab's JSON module, which splices stored JSON (``orjson.Fragment``).
+
+        A host's own SocketIO may encode with another module; its joins get decoded items.
+        """
+        packet_class = self.socketio.server.packet_class  # type: ignore[union-attr]
+        return getattr(packet_class, "json", None) is _json and _json.splices
+
     def _leave(self, conn: Connection, data: Any, mine: Any) -> dict[str, Any]:
         note = protocol.target_note(data, "leave")
         self._joined(conn, note)
         self._announce_leave(note, conn)
         return protocol.ok()
 
-    def _stroke(self, conn: Connection, data: Any, mine: Any) -> dict[str, Any] | DeferredAck:
-        note = protocol.target_note(data, "stroke")
-        self._editor(conn, note)
-        stroke = protocol.stroke(data, self.state.config["COLLAB_MAX_POINTS"])
-        return self._commit(conn, OpRequest(note, "stroke", conn.sid, stroke=stroke, context=conn.sid), mine)
+    def _op_handler(self, kind: ops.OpKind) -> Callable[[Connection, Any, Any], dict[str, Any] | DeferredAck]:
+        """The handler of one op event (``stroke``, ``remove``, ``clear``, ``update``, ``move``, ``restore``)."""
+        name = kind.name
 
-    def _remove(self, conn: Connection, data: Any, mine: Any) -> dict[str, Any] | DeferredAck:
-        note, stroke_id = protocol.remove(data)
-        self._editor(conn, note)
-        return self._commit(conn, OpRequest(note, "remove", conn.sid, stroke_id=stroke_id, context=conn.sid), mine)
+        def handle(conn: Connection, data: Any, mine: Any) -> dict[str, Any] | DeferredAck:
+            note = protocol.target_note(data, name)
+            self._editor(conn, note)
+            body = kind.parse(data, self.limits)
+            return self._commit(conn, OpRequest(note, name, conn.sid, body=body, context=conn.sid), mine)
 
-    def _clear(self, conn: Connection, data: Any, mine: Any) -> dict[str, Any] | DeferredAck:
-        note = protocol.target_note(data, "clear")
-        self._editor(conn, note)
-        return self._commit(conn, OpRequest(note, "clear", conn.sid, context=conn.sid), mine)
+        return handle
 
     def _cursor(self, conn: Connection, data: Any, mine: Any) -> dict[str, Any]:
-        note, x, y = protocol.cursor(data)
+        note, fields = protocol.cursor(data)
         self._joined(conn, note)
         self._volatile(conn)
-        self.emit("cursor", {"note": note, "peer": conn.sid, "x": x, "y": y}, room=note, skip_sid=conn.sid)
+        self.emit("cursor", {"note": note, "peer": conn.sid, **fields}, room=note, skip_sid=conn.sid)
         return protocol.ok()
+
+    def _profile(self, conn: Connection, data: Any, mine: Any) -> dict[str, Any]:
+        """``profile``: a new name or colour, announced to every note the connection joined."""
+        name, color = protocol.profile(data)
+        self._volatile(conn)
+        peer: Peer = {"peer": conn.sid, "name": name or conn.peer["name"], "color": color or conn.peer["color"]}
+        conn.peer = peer
+        for note in list(conn.notes):
+            peers = self.state.presence.update(note, peer)
+            self.emit("presence", {"note": note, "peers": peers}, room=note)
+        return protocol.ok(peer=peer)
 
     def _draft(self, conn: Connection, data: Any, mine: Any) -> dict[str, Any]:
         note, draft = protocol.draft(data, self.state.config["COLLAB_MAX_POINTS"])

@@ -44,6 +44,13 @@ class Presence:
             members[peer["peer"]] = peer
             return list(members.values()), changed
 
+    def update(self, note: str, peer: Peer) -> list[Peer]:
+        """Change a member's name or colour, keeping its place in the list: the peers now."""
+        with self._lock:
+            members = self._notes.setdefault(note, {})
+            members[peer["peer"]] = peer
+            return list(members.values())
+
     def remove(self, note: str, peer_id: str) -> list[Peer] | None:
         """Remove a peer; the peers left, or ``None`` if it was not there."""
         with self._lock:

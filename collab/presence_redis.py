@@ -117,6 +117,17 @@ class RedisPresence(Presence):
             log.warning("presence: Redis unavailable, showing this process's members only: %s", exc)
             return local, changed
 
+    def update(self, note: str, peer: Peer) -> list[Peer]:
+        local = super().update(note, peer)
+        try:
+            old = self.r.hget(self._k_note(note), peer["peer"])
+            order = json.loads(old)["t"] if old else self._order
+            self.r.hset(self._k_note(note), peer["peer"], json.dumps({**peer, "proc": self.proc, "t": order}))
+            return self._read(note)
+        except self._redis_error as exc:
+            log.warning("presence: Redis unavailable, showing this process's members only: %s", exc)
+            return local
+
     def remove(self, note: str, peer_id: str) -> list[Peer] | None:
         local = super().remove(note, peer_id)
         try:

@@ -26,6 +26,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import ops
+
 #: Error codes after which an op is tried again (after a pause) instead of failing.
 RETRYABLE = frozenset({"rate_limited", "internal", "not_joined"})
 
@@ -33,10 +35,15 @@ RETRYABLE = frozenset({"rate_limited", "internal", "not_joined"})
 # -- effects: what happened, for the transport layer to act on ------------------------
 @dataclass(frozen=True)
 class OpApplied:
-    """An op entered the state, in seq order. ``own``: this client sent it."""
+    """An op entered the state, in seq order. ``own``: this client sent it.
+
+    ``undo``: for an own op, the events that undo it (see :func:`collab.ops.inverse`),
+    computed against the state just before it.
+    """
 
     op: dict[str, Any]
     own: bool
+    undo: tuple[tuple[str, dict[str, Any]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -80,7 +87,7 @@ class Outgoing:
     """One op of this client on its way to the server."""
 
     key: int
-    kind: str  # "stroke" | "remove" | "clear"
+    kind: str  # one of collab.ops.KINDS
     payload: dict[str, Any]  # the event payload without "note"
     size: int = 0  # rough encoded size in bytes, for the send window
     state: str = "queued"  # queued → sent → done | failed
@@ -111,8 +118,8 @@ class NoteReplica:
         self.peers: list[dict[str, Any]] = []
         self.role: str | None = None
         self.gap_grace = gap_grace
-        #: stroke id → stroke (with seq and peer), in seq order.
-        self._strokes: dict[str, dict[str, Any]] = {}
+        #: the items, live and removed, as the ops applied so far left them.
+        self._state = ops.NoteState()
         #: seq → op received above the next expected seq.
         self._buffer: dict[int, dict[str, Any]] = {}
         self._gap_since: float | None = None
@@ -124,12 +131,16 @@ class NoteReplica:
     # -- reading ----------------------------------------------------------------------
     @property
     def strokes(self) -> list[dict[str, Any]]:
-        """The strokes added and not removed or cleared, in seq order."""
-        return list(self._strokes.values())
+        """The live items (added and not removed, or restored since), in layer order."""
+        return self._state.listing()
 
     def stroke(self, stroke_id: str) -> dict[str, Any] | None:
-        """The stroke with this id in the state, or ``None``."""
-        return self._strokes.get(stroke_id)
+        """The live item with this id, or ``None``."""
+        return self._state.items.get(stroke_id)
+
+    def removed(self, item_id: str) -> dict[str, Any] | None:
+        """An item removed or cleared (as it was then) that this replica saw, or ``None``."""
+        return self._state.removed.get(item_id)
 
     @property
     def pending(self) -> list[dict[str, Any]]:
@@ -137,7 +148,7 @@ class NoteReplica:
         out = []
         removing = {o.stroke_id for o in self._outbox.values() if o.kind == "remove" and o.state != "failed"}
         for o in self._outbox.values():
-            if o.kind != "stroke" or o.state == "failed" or o.payload["id"] in self._strokes:
+            if o.kind != "stroke" or o.state == "failed" or self._state.knows(o.payload["id"]):
                 continue
             if o.seq is not None and o.seq <= self.seq:
                 continue
@@ -223,7 +234,7 @@ class NoteReplica:
             if not self.has_base or went_back or seq >= self.seq:
                 if went_back:
                     self._buffer.clear()
-                self._strokes = {s["id"]: s for s in strokes}
+                self._state = ops.NoteState({s["id"]: s for s in strokes}, seq=seq)
                 self.seq = seq
                 self.has_base = True
                 self._buffer = {k: v for k, v in self._buffer.items() if k > seq}
@@ -241,7 +252,7 @@ class NoteReplica:
     # -- ops from the server ------------------------------------------------------------
     def apply_op(self, op: dict[str, Any], now: float) -> list[Effect]:
         """An op broadcast by the server (``stroke``/``remove``/``clear`` event payload)."""
-        if not isinstance(op.get("seq"), int) or op.get("type") not in ("stroke", "remove", "clear"):
+        if not isinstance(op.get("seq"), int) or op.get("type") not in ops.KINDS:
             return []
         return self._receive(op, now)
 
@@ -271,31 +282,31 @@ class NoteReplica:
         kind = op["type"]
         self.seq = op["seq"]
         own = op.get("peer") in self._my_peers
+        op = self._complete(op)
         effects: list[Effect] = []
         if kind == "stroke":
-            stroke = {k: v for k, v in op.items() if k not in ("type", "note")}
-            self._strokes[stroke["id"]] = stroke
             for o in self._outbox.values():
-                if o.kind == "stroke" and o.payload["id"] == stroke["id"] and o.state != "done":
+                if o.kind == "stroke" and o.payload["id"] == op["id"] and o.state != "done":
                     own = True
                     effects.extend(self._finish(o, op["seq"]))
-        elif kind == "remove":
-            self._strokes.pop(op.get("id"), None)  # type: ignore[arg-type]
-            if own:
-                for o in self._outbox.values():
-                    if o.kind == "remove" and o.stroke_id == op.get("id") and op.get("peer") in o.sent_as:
-                        if o.state != "done":
-                            effects.extend(self._finish(o, op["seq"]))
-                        break
-        else:
-            self._strokes.clear()
-            if own:
-                for o in self._outbox.values():
-                    if o.kind == "clear" and op.get("peer") in o.sent_as and o.state != "done":
-                        effects.extend(self._finish(o, op["seq"]))
-                        break
-        effects.insert(0, OpApplied(dict(op), own))
+        elif own:
+            for o in self._outbox.values():
+                if o.kind == kind and op.get("peer") in o.sent_as and o.state != "done":
+                    if kind == "remove" and o.stroke_id != op.get("id"):
+                        continue
+                    effects.extend(self._finish(o, op["seq"]))
+                    break
+        undo = tuple(ops.inverse(op, self._state)) if own else ()
+        self._state.apply(op)
+        effects.insert(0, OpApplied(dict(op), own, undo))
         return effects
+
+    def _complete(self, op: dict[str, Any]) -> dict[str, Any]:
+        """An own restore built from its ack names ids: its items are the removed ones, as they are now."""
+        if op["type"] == "restore" and "items" not in op:
+            ids = op.pop("ids", [])
+            op["items"] = [self._state.removed[i] for i in ids if i in self._state.removed]
+        return op
 
     def _reconcile_reset(self) -> list[Effect]:
         """After a state reset: own strokes now present and removes whose stroke is gone are done."""
@@ -303,9 +314,9 @@ class NoteReplica:
         for o in self._outbox.values():
             if o.state not in ("queued", "sent") or not o.attempts:
                 continue
-            if o.kind == "stroke" and o.payload["id"] in self._strokes:
-                effects.extend(self._finish(o, self._strokes[o.payload["id"]].get("seq")))
-            elif o.kind == "remove" and o.stroke_id not in self._strokes and o.state == "queued":
+            if o.kind == "stroke" and o.payload["id"] in self._state.items:
+                effects.extend(self._finish(o, self._state.items[o.payload["id"]].get("seq")))
+            elif o.kind == "remove" and o.stroke_id not in self._state.items and o.state == "queued":
                 effects.extend(self._finish(o, None))
         return effects
 
@@ -373,7 +384,12 @@ class NoteReplica:
             effects = self._finish(o, seq if isinstance(seq, int) else None, bool(ack.get("duplicate")))
             if isinstance(seq, int):
                 op: dict[str, Any] = {"type": o.kind, "seq": seq, "peer": self.peer, **o.payload}
-                if not ack.get("duplicate"):
+                if o.kind in ("move", "restore") and isinstance(ack.get("ids"), list):
+                    op["ids"] = ack["ids"]  # the ids the server held (a restore's items are filled in when applied)
+                if o.kind == "restore" and not all(self._state.knows(i) for i in op["ids"]):
+                    # removed before this replica's base: only the log has their content
+                    effects.append(NeedRejoin(self.seq))
+                elif not ack.get("duplicate"):
                     effects.extend(self._receive(op, now))
                 elif o.kind == "stroke":
                     # The server had this id from an earlier attempt: the op is in
@@ -385,7 +401,7 @@ class NoteReplica:
         err = ack.get("error") if isinstance(ack.get("error"), dict) else {}
         code = str(err.get("code", "internal"))
         message = str(err.get("message", "the server refused the op"))
-        if code == "not_found" and o.kind == "remove" and o.attempts > 1:
+        if code == "not_found" and o.kind in ("remove", "restore") and o.attempts > 1:
             return self._finish(o, None)  # an earlier attempt (or someone else) removed it
         if code in RETRYABLE:
             o.state = "queued"
@@ -407,7 +423,7 @@ class NoteReplica:
 
     def forget(self) -> None:
         """The note is gone: empty the state."""
-        self._strokes.clear()
+        self._state = ops.NoteState()
         self._buffer.clear()
         self._gap_since = None
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import secrets
 from pathlib import Path
 from typing import Any
@@ -167,12 +169,36 @@ def note_page(note: str) -> str:
 
 
 # -- API --------------------------------------------------------------------------------
+#: ``GET /api/notes``: rows a page holds by default, and at most.
+LIST_DEFAULT, LIST_MAX = 100, 1000
+
+
+def _int_arg(name: str, low: int, high: int | None = None) -> int | None:
+    """An integer query argument within [low, high], ``None`` when absent, else 400 ``bad_request``."""
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
+        raise BadRequest(f"{name} must be an integer >= {low}" + (f" and <= {high}" if high is not None else ""))
+    value = int(raw)
+    if value < low or (high is not None and value > high):
+        raise BadRequest(f"{name} must be from {low} to {high}" if high is not None else f"{name} must be >= {low}")
+    return value
+
+
 def list_notes() -> Response:
-    """``GET /api/notes``: every note, most recently updated first."""
+    """``GET /api/notes``: the most recently updated notes first, a page at a time (``Link: rel="next"``)."""
     _require("view", None)
     state = _state()
-    notes = state.blocking(state.store.list)
-    return jsonify([n.as_row() for n in notes if state.authorize_http(n.id) is not None])
+    limit = _int_arg("limit", 1, LIST_MAX) or LIST_DEFAULT
+    after = request.args.get("after")
+    rows = state.blocking(functools.partial(state.store.list, limit + 1, after))
+    page, more = rows[:limit], len(rows) > limit
+    resp = jsonify([n.as_row() for n in page if state.authorize_http(n.id) is not None])
+    if more:
+        nxt = url_for("collab.list_notes", limit=limit, after=state.store.cursor(page[-1]))
+        resp.headers["Link"] = f'<{nxt}>; rel="next"'
+    return resp
 
 
 def create_note() -> tuple[Response, int]:
@@ -182,37 +208,65 @@ def create_note() -> tuple[Response, int]:
     _require("edit", None)
     state = _state()
     limit = state.config.get("COLLAB_MAX_NOTES")
-    if limit is not None and state.blocking(state.store.count) >= limit:
-        raise TooLarge(f"this server holds its limit of {limit} notes; delete some first")
     for _ in range(5):
-        info = state.blocking(state.store.create, secrets.token_urlsafe(9), title)
+        info = state.blocking(state.store.create, secrets.token_urlsafe(9), title, limit)
         if info is not None:
             state.signal("note_created", note=info)
             return jsonify(info.as_row()), 201
     raise CollabError("could not find a free note id")  # pragma: no cover - 72 random bits
 
 
+#: Export formats: what ``GET /api/notes/<note>.<ext>`` answers with.
+EXPORTS = {"svg": "image/svg+xml", "png": "image/png"}
+
+
 def get_note(name: str) -> Response:
-    """``GET /api/notes/<note>`` (and ``.svg`` / ``.png`` exports)."""
+    """``GET /api/notes/<note>`` (and ``.svg`` / ``.png`` exports); ``?at=`` for history, ``?width=`` for PNG."""
     stem, dot, ext = name.partition(".")
     note = _note_id(stem)
-    if dot and ext not in ("svg", "png"):
+    if dot and ext not in EXPORTS:
         raise NotFound(f"no export format {ext!r}: use .svg or .png")
+    at = _int_arg("at", 0)
+    width = _int_arg("width", 16, 4096) if ext == "png" else None
     _require("view", note)
     state = _state()
-    got = state.blocking(state.store.strokes, note)
+    if ext:
+        info = state.blocking(state.store.get, note)
+        if info is None:
+            raise NotFound(f"note {note!r} does not exist")
+        tag = _etag(info, at, ext, width)
+        if request.if_none_match.contains(tag):
+            resp = Response(status=304)
+            resp.set_etag(tag)
+            return resp
+    got = state.blocking(state.store.strokes, note) if at is None else state.blocking(state.store.state_at, note, at)
     if got is None:
         raise NotFound(f"note {note!r} does not exist")
     info, strokes = got
+    if not ext:
+        return jsonify({"id": info.id, "title": info.title, "seq": info.seq, "strokes": strokes})
+    from . import render
+
+    max_points = state.config["COLLAB_MAX_EXPORT_POINTS"]
     if ext == "svg":
-        from . import render
+        body: Any = state.blocking(functools.partial(render.to_svg, strokes, max_points=max_points))
+    else:
+        body = state.blocking(functools.partial(render.to_png, strokes, width=width, max_points=max_points))
+    resp = Response(body, mimetype=EXPORTS[ext])
+    resp.set_etag(_etag(info, at if at is not None else info.seq, ext, width))
+    resp.headers["Cache-Control"] = "no-cache"  # revalidate: the note may change any time
+    return resp
 
-        return Response(render.to_svg(strokes), mimetype="image/svg+xml")
-    if ext == "png":
-        from . import render
 
-        return Response(render.to_png(strokes), mimetype="image/png")
-    return jsonify({"id": info.id, "title": info.title, "seq": info.seq, "strokes": strokes})
+def _etag(info: Any, at: int | None, ext: str, width: int | None) -> str:
+    """What an export shows depends on the note's incarnation, the seq drawn, the format and width only."""
+    seq = info.seq if at is None else at
+    raw = f"{info.id}/{info.epoch}/{seq}/{ext}/{width or ''}/{EXPORT_VERSION}".encode()
+    return hashlib.sha256(raw).hexdigest()[:32]
+
+
+#: Bumped when the drawing code changes what an export looks like (old ETags then miss).
+EXPORT_VERSION = 2
 
 
 def rename_note(name: str) -> Response:

@@ -17,7 +17,20 @@ from typing import Any
 from collab._sioclient import Client
 
 NS = "/notes"
-EVENTS = ("stroke", "remove", "clear", "presence", "cursor", "draft", "deleted", "renamed", "error")
+EVENTS = (
+    "stroke",
+    "remove",
+    "clear",
+    "update",
+    "move",
+    "restore",
+    "presence",
+    "cursor",
+    "draft",
+    "deleted",
+    "renamed",
+    "error",
+)
 
 
 def wait_on(cv: threading.Condition, predicate: Callable[[], bool], timeout: float = 15) -> bool:

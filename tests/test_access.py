@@ -54,6 +54,10 @@ def test_share_links_over_socket_and_http(tmp_path: Path, note_id: str) -> None:
     with ServerProcess(tmp_path, env={"COLLAB_DEFAULT_ROLE": "view", "COLLAB_SHARE_MAX_AGE": "4"}) as srv:
         # default role view: anyone may look, nobody may change without an edit link
         viewer = Peer(srv.url)
+        assert viewer.call("join", {"note": note_id})["error"]["code"] == "not_found"  # a viewer never creates
+        store = open_store(srv.database)
+        store.create(note_id, note_id)
+        store.close()
         ack = viewer.call("join", {"note": note_id})
         assert ack["role"] == "view"
         assert viewer.call("stroke", stroke(note_id, "v"))["error"]["code"] == "forbidden"
@@ -69,7 +73,8 @@ def test_share_links_over_socket_and_http(tmp_path: Path, note_id: str) -> None:
         editor = Peer(srv.url, auth={"token": edit_token})
         assert editor.call("join", {"note": note_id})["role"] == "edit"
         assert editor.call("stroke", stroke(note_id, "e"))["seq"] == 1
-        assert editor.call("join", {"note": "other-note"})["role"] == "view"  # the link is for one note only
+        other = editor.call("join", {"note": "other-note"})  # the link is for one note only: it creates no other
+        assert other["error"]["code"] == "not_found"
         hdr = {"X-Collab-Token": edit_token}
         link = requests.post(f"{srv.url}/api/notes/{note_id}/share", json={"role": "view"}, headers=hdr, timeout=5)
         assert link.status_code == 201

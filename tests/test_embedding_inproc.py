@@ -212,6 +212,8 @@ def test_authorize_hook_roles_with_the_example_site(apps: list[Flask], tmp_path:
     app = site(apps, tmp_path / "x.db")
     web = app.test_client()
     visitor = sio_client(app)
+    assert call(visitor, "join", {"note": "public"})["error"]["code"] == "not_found"  # a viewer never creates
+    app.extensions["collab"].store.create("public", "Public")
     assert call(visitor, "join", {"note": "public"})["role"] == "view"
     assert call(visitor, "stroke", stroke("public", "v"))["error"]["code"] == "forbidden"
     assert call(visitor, "join", {"note": "private-1"})["error"]["code"] == "forbidden"

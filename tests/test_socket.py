@@ -38,7 +38,7 @@ def test_join_creates_note_and_acks_the_contract_shape(peers, note_id: str) -> N
     ack = a.call("join", {"note": note_id})
     assert ack == {
         "ok": True,
-        "note": {"id": note_id, "title": note_id},
+        "note": {"id": note_id, "title": note_id, "epoch": ack["note"]["epoch"]},
         "seq": 0,
         "peer": a.sid,
         "peers": [{"peer": a.sid, "name": "alice", "color": "#112233"}],

@@ -20,8 +20,8 @@ def stroke(sid: str, x: float = 0) -> dict:
 
 def op(note: str, kind: str = "stroke", sid: str | None = None, peer: str = "p1") -> OpRequest:
     if kind == "stroke":
-        return OpRequest(note, "stroke", peer, stroke=stroke(sid or "s"))  # type: ignore[arg-type]
-    return OpRequest(note, kind, peer, stroke_id=sid)
+        return OpRequest(note, "stroke", peer, body=stroke(sid or "s"))
+    return OpRequest(note, kind, peer, body={"id": sid} if sid is not None else {})
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -261,7 +261,7 @@ def test_a_failing_statement_refuses_the_batch_as_store_unavailable(store: Store
     """Errors the driver raises on the commit's raw cursor are reported like SQLAlchemy's."""
     store.create("n", "N")
     with store.engine.begin() as conn:  # type: ignore[attr-defined]
-        conn.exec_driver_sql("DROP TABLE collab_ops")  # the batch's op insert fails
+        conn.exec_driver_sql("DROP TABLE collab_log")  # the batch's op insert fails
     (req,) = apply(store, op("n", sid="a"))
     assert req.op is None and isinstance(req.error, StoreUnavailable)
 

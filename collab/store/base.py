@@ -9,13 +9,34 @@ store is the only module that talks SQL.
 from __future__ import annotations
 
 import abc
+import base64
 from collections.abc import Sequence
 
+from .. import _json
+from ..errors import BadRequest
 from ..model import JoinState, NoteInfo, OpRequest
 
 
+def encode_cursor(info: NoteInfo) -> str:
+    """The opaque ``after`` cursor of a list page that ends with ``info``."""
+    raw = _json.dumps([info.updated, info.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[float, str]:
+    """The (updated, id) position a cursor names; :class:`BadRequest` for anything else."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        updated, note_id = _json.loads(raw)
+        if not isinstance(updated, (int, float)) or not isinstance(note_id, str):
+            raise ValueError
+        return float(updated), note_id
+    except (ValueError, TypeError):
+        raise BadRequest("after is not a cursor this server made: follow the Link header as it is") from None
+
+
 class Store(abc.ABC):
-    """Durable notes, strokes and op logs."""
+    """Durable notes, their items and op logs."""
 
     #: The URL the store was opened with, with any password hidden.
     url: str = ""
@@ -32,12 +53,25 @@ class Store(abc.ABC):
         """
 
     @abc.abstractmethod
-    def join(self, note_id: str, since: int | None, create_title: str | None) -> JoinState | None:
+    def join(
+        self,
+        note_id: str,
+        since: int | None,
+        create_title: str | None,
+        *,
+        epoch: str | None = None,
+        max_notes: int | None = None,
+        encoded: bool = False,
+    ) -> JoinState | None:
         """Read a note for a join; create it first when ``create_title`` is given.
 
-        Returns ``None`` for a note that does not exist (and was not created).
-        With ``since`` it returns the ops after ``since``, or the strokes with
-        ``reset=True`` when the log cannot serve them.
+        Returns ``None`` for a note that does not exist (and was not created),
+        or, when ``epoch`` is given, that exists with another epoch (then
+        nothing is created). With ``since`` it returns the ops after ``since``,
+        or the items with ``reset=True`` when the log cannot serve them.
+        Creation past ``max_notes`` notes raises ``TooLarge``. ``encoded``:
+        items and ops as ``orjson.Fragment`` of their stored JSON, spliced into
+        the ack without decoding.
         """
 
     @abc.abstractmethod
@@ -49,16 +83,24 @@ class Store(abc.ABC):
         """A note and its current strokes (seq order), read in one snapshot."""
 
     @abc.abstractmethod
-    def list(self, limit: int | None = None) -> list[NoteInfo]:
-        """Notes, most recently updated first."""
+    def state_at(self, note_id: str, at: int) -> tuple[NoteInfo, list[dict]] | None:
+        """The note just after op ``at`` (``NotFound`` past its seq or before its log), or ``None``."""
+
+    @abc.abstractmethod
+    def list(self, limit: int | None = None, after: str | None = None) -> list[NoteInfo]:
+        """Notes, most recently updated first (ties by id); ``after``: a cursor from :meth:`cursor`."""
+
+    def cursor(self, info: NoteInfo) -> str:
+        """The opaque cursor of a list page that ends with ``info``."""
+        return encode_cursor(info)
 
     @abc.abstractmethod
     def count(self) -> int:
         """How many notes there are."""
 
     @abc.abstractmethod
-    def create(self, note_id: str, title: str) -> NoteInfo | None:
-        """Create an empty note; ``None`` if the id is taken."""
+    def create(self, note_id: str, title: str, max_notes: int | None = None) -> NoteInfo | None:
+        """Create an empty note; ``None`` if the id is taken, ``TooLarge`` past ``max_notes`` notes."""
 
     @abc.abstractmethod
     def rename(self, note_id: str, title: str) -> NoteInfo | None:

@@ -1,22 +1,28 @@
-"""SQLAlchemy Core store for SQLite (WAL) and PostgreSQL.
+"""SQLAlchemy Core store for SQLite (WAL) and PostgreSQL: the only module that writes SQL.
 
 Everything but the commit of a batch of ops goes through Core; that hot path
 runs plain SQL on a DBAPI cursor (see ``_prepare``): on PostgreSQL inside Core's
 transaction, on SQLite on the committer's own kept connection (``_apply_held``).
+What differs between the two databases is a :class:`~collab.store.dialects.Dialect`.
 
-Schema (created on first start; ``collab_meta.schema_version`` records it, see
-``docs/storage.md`` for how it migrates):
+Schema version 2 (created on first start, or migrated from version 1 in one
+transaction; ``collab_meta.schema_version`` records it, ``docs/storage.md``
+says how to upgrade and go back):
 
-- ``collab_notes``: one row a note, holding the last assigned ``seq``. Writers
-  lock the row (``SELECT ... FOR UPDATE`` on PostgreSQL, ``BEGIN IMMEDIATE`` on
-  SQLite) before assigning seqs, so several processes sharing one PostgreSQL
-  still hand out 1, 2, 3... with no gap: the seq and the op commit together.
-- ``collab_strokes``: every stroke id the note ever had. ``alive`` is false once
-  removed or cleared; the row stays so that the id stays taken (an idempotent
-  re-send returns the original seq and never revives a removed stroke).
-- ``collab_ops``: the op log that ``join since`` serves; stroke ops point at
-  their stroke row instead of copying the points. Old entries are compacted
-  away past ``oplog_keep``; ``collab_notes.log_start`` says where it begins.
+- ``collab_notes``: one row a note, holding the last assigned ``seq`` and the
+  note's ``epoch``. Writers lock the row (``SELECT ... FOR UPDATE`` on
+  PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite) before assigning seqs, so several
+  processes sharing one PostgreSQL still hand out 1, 2, 3... with no gap.
+- ``collab_items``: every item id the note ever had, its content as the encoded
+  JSON a join sends. ``alive`` is false once removed or cleared; the row keeps
+  its content, so ``restore`` brings it back and the id stays taken.
+- ``collab_log``: the op log, each op as it travels (encoded JSON), which
+  ``join since`` and history (``?at=``) serve. Old entries are compacted away
+  past ``oplog_keep``; ``collab_notes.log_start`` says where it begins.
+- ``collab_files``: uploaded images by note (the images feature).
+
+What each op kind means is :mod:`collab.ops`; this module only loads the rows
+a batch touches, lets the kinds decide and apply, and writes back what changed.
 """
 
 from __future__ import annotations
@@ -36,35 +42,35 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
     Text,
-    create_engine,
+    and_,
     delete,
-    event,
     func,
     insert,
+    or_,
     select,
-    text,
     update,
 )
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from .. import _json
-from ..errors import ConfigError, NotFound, StoreUnavailable, TooLarge
+from .. import _json, ops
+from ..errors import CollabError, ConfigError, NotFound, StoreUnavailable, TooLarge
 from ..model import JoinState, NoteInfo, OpRequest
-from .base import Store
+from .base import Store, decode_cursor
+from .dialects import WAL_AUTOCHECKPOINT_PAGES, dialect_for
+
+__all__ = ["SCHEMA_VERSION", "WAL_AUTOCHECKPOINT_PAGES", "SQLStore", "normalize_url"]
 
 log = logging.getLogger("collab.store")
 
-SCHEMA_VERSION = 1
-#: SQLite: WAL pages after which a commit checkpoints by itself (SQLite's default is 1,000);
-#: the server checkpoints in the background long before (see SQLStore.maintain).
-WAL_AUTOCHECKPOINT_PAGES = 10_000
-#: PostgreSQL advisory lock key that serializes schema creation and migrations.
-_SCHEMA_LOCK = 0x636F6C6C6162  # "collab"
+SCHEMA_VERSION = 2
+#: Most values bound in one ``IN (...)`` list (SQLite allows 32,766 variables a statement).
+_IN_CHUNK = 500
 
 metadata = MetaData()
 
@@ -78,31 +84,46 @@ notes_t = Table(
     Column("stroke_count", Integer, nullable=False),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
+    Column("epoch", String(64), nullable=False, server_default=""),
     Index("collab_notes_updated", "updated_at"),
 )
 
-strokes_t = Table(
-    "collab_strokes",
+items_t = Table(
+    "collab_items",
     metadata,
     Column("note_id", String(64), primary_key=True),
-    Column("stroke_id", String(64), primary_key=True),
+    Column("item_id", String(64), primary_key=True),
     Column("seq", BigInteger, nullable=False),
     Column("peer", String(64), nullable=False),
     Column("alive", Boolean, nullable=False),
-    # {"color", "width", "points", "tool"} as compact JSON
+    # the item as a join lists it: {"type": "stroke", "seq", "peer", "id", ...fields}, compact JSON
     Column("data", Text, nullable=False),
-    Index("collab_strokes_live", "note_id", "alive", "seq"),
+    Index("collab_items_live", "note_id", "alive", "seq"),
 )
 
-ops_t = Table(
-    "collab_ops",
+log_t = Table(
+    "collab_log",
     metadata,
     Column("note_id", String(64), primary_key=True),
     Column("seq", BigInteger, primary_key=True),
-    Column("kind", String(8), nullable=False),
-    Column("stroke_id", String(64), nullable=True),
+    Column("kind", String(16), nullable=False),
     Column("peer", String(64), nullable=False),
     Column("at", Float, nullable=False),
+    # the op as it travels, without "note", compact JSON
+    Column("data", Text, nullable=False),
+)
+
+files_t = Table(
+    "collab_files",
+    metadata,
+    Column("note_id", String(64), primary_key=True),
+    Column("file_id", String(64), primary_key=True),
+    Column("type", String(32), nullable=False),
+    Column("bytes", Integer, nullable=False),
+    Column("width", Integer, nullable=False),
+    Column("height", Integer, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("data", LargeBinary, nullable=False),
 )
 
 meta_t = Table(
@@ -113,6 +134,23 @@ meta_t = Table(
 )
 
 _dumps = _json.dumps
+_loads = _json.loads
+
+_Fragment: Any
+try:
+    from orjson import Fragment as _Fragment
+except ImportError:  # pragma: no cover - orjson is a listed dependency
+    _Fragment = None
+
+
+def _encoded(data: str, as_fragment: bool) -> Any:
+    """A stored JSON value for an ack: spliced as it is (orjson), or decoded."""
+    return _Fragment(data) if as_fragment and _Fragment is not None else _loads(data)
+
+
+def new_epoch() -> str:
+    """A fresh epoch: names one incarnation of a note id."""
+    return secrets.token_urlsafe(9)
 
 
 def normalize_url(url: str) -> str:
@@ -132,13 +170,16 @@ def _note_info(row: Any) -> NoteInfo:
         created=row.created_at,
         updated=row.updated_at,
         log_start=row.log_start,
+        epoch=row.epoch,
     )
 
 
-def _stroke_out(stroke_id: str, seq: int, peer: str, data: str) -> dict[str, Any]:
-    out: dict[str, Any] = {"type": "stroke", "seq": seq, "peer": peer, "id": stroke_id}
-    out.update(_json.loads(data))
-    return out
+@dataclasses.dataclass(slots=True)
+class _Row:
+    """One item row a batch loaded or made: whether it is in the table, and whether it changed."""
+
+    stored: bool
+    dirty: bool = False
 
 
 class SQLStore(Store):
@@ -150,6 +191,7 @@ class SQLStore(Store):
         *,
         oplog_keep: int = 10_000,
         max_strokes: int | None = None,
+        max_points: int = 5000,
         sqlite_synchronous: str = "NORMAL",
         sqlite_busy_timeout: float = 5.0,
         pool_size: int = 5,
@@ -160,18 +202,24 @@ class SQLStore(Store):
         except Exception as exc:  # sqlalchemy raises ArgumentError with a poor message
             raise ConfigError(f"cannot parse database URL: {exc}") from exc
         self.url = parsed.render_as_string(hide_password=True)
-        self.dialect = parsed.get_backend_name()
+        self.d = dialect_for(parsed.get_backend_name())
+        self.dialect = self.d.name
+        self.shared = self.d.shared
         self.oplog_keep = oplog_keep
         self.max_strokes = max_strokes
-        self.busy_timeout = sqlite_busy_timeout
-        self.engine = self._make_engine(parsed, sqlite_synchronous, pool_size)
+        self.limits = ops.Limits(max_points=max_points)
+        options = {
+            "sqlite_synchronous": sqlite_synchronous,
+            "sqlite_busy_timeout": sqlite_busy_timeout,
+            "pool_size": pool_size,
+        }
+        self.engine = self.d.engine(parsed, options)
         #: SQLite: the committer's connection, kept from one batch to the next (see :meth:`_apply_held`).
         #: A list because ``pop`` and ``append`` are atomic: a second concurrent writer opens its own.
         self._writers: list[Any] = []
         #: What a failed database call raises: SQLAlchemy's errors, and the driver's on the raw cursor.
         self._db_errors: tuple[type[Exception], ...] = (SQLAlchemyError, self.engine.dialect.loaded_dbapi.Error)
         self._prepare()
-        self.shared = self.dialect == "postgresql"
         try:
             self._create_schema()
         except SQLAlchemyError as exc:
@@ -179,66 +227,90 @@ class SQLStore(Store):
             raise ConfigError(f"cannot open the database {self.url}: {exc.__class__.__name__}: {exc}") from exc
 
     # -- set-up -------------------------------------------------------------
-    def _make_engine(self, url: Any, synchronous: str, pool_size: int) -> Engine:
-        if self.dialect == "sqlite":
-            db = url.database
-            if not db or db == ":memory:" or url.query.get("mode") == "memory":
-                raise ConfigError(
-                    "an in-memory SQLite database cannot be shared by the server's threads; "
-                    "use a file, e.g. sqlite:///collab.db"
-                )
-            if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
-                raise ConfigError("COLLAB_SQLITE_SYNCHRONOUS must be OFF, NORMAL, FULL or EXTRA")
-            engine = create_engine(
-                url,
-                connect_args={"check_same_thread": False, "timeout": self.busy_timeout},
-                pool_size=pool_size,
-                max_overflow=10,
-                pool_use_lifo=True,
-            )
-
-            @event.listens_for(engine, "connect")
-            def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-                # Let SQLAlchemy's "begin" event below decide when transactions start.
-                dbapi_conn.isolation_level = None
-                cur = dbapi_conn.cursor()
-                cur.execute("PRAGMA journal_mode=WAL")
-                cur.execute(f"PRAGMA synchronous={synchronous.upper()}")
-                cur.execute(f"PRAGMA busy_timeout={int(self.busy_timeout * 1000)}")
-                # the server checkpoints in the background (maintain); this only bounds the WAL
-                # of a process that never calls maintain
-                cur.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
-                cur.close()
-
-            @event.listens_for(engine, "begin")
-            def _on_begin(conn: Connection) -> None:
-                # Writers take the write lock up front: no lock upgrade, no SQLITE_BUSY mid-batch.
-                write = conn.get_execution_options().get("collab_write", False)
-                conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
-
-            return engine
-        if self.dialect == "postgresql":
-            try:
-                import psycopg  # noqa: F401
-            except ImportError as exc:
-                raise ConfigError("PostgreSQL needs the psycopg driver: pip install 'psycopg[binary]'") from exc
-            return create_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
-        raise ConfigError(f"unsupported database {self.dialect!r}: use sqlite or postgresql")
-
     def _create_schema(self) -> None:
         with self._write() as conn:
-            if self.dialect == "postgresql":
-                # several processes starting at once on a fresh database: one creates, the others wait
-                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _SCHEMA_LOCK})
+            self.d.lock_schema(conn)  # several processes starting at once: one creates, the others wait
             metadata.create_all(conn)
             row = conn.execute(select(meta_t.c.value).where(meta_t.c.key == "schema_version")).first()
             if row is None:
                 conn.execute(insert(meta_t).values(key="schema_version", value=str(SCHEMA_VERSION)))
-            elif int(row.value) > SCHEMA_VERSION:
+                return
+            version = int(row.value)
+            if version > SCHEMA_VERSION:
                 raise ConfigError(
-                    f"the database has schema version {row.value}, newer than this collab "
+                    f"the database has schema version {version}, newer than this collab "
                     f"({SCHEMA_VERSION}); upgrade collab"
                 )
+            if version == 1:
+                try:
+                    self._migrate_from_1(conn)
+                except (ValueError, TypeError, KeyError) as exc:  # a row v1 could not have written
+                    raise ConfigError(
+                        f"cannot upgrade the database {self.url} from schema 1: {exc.__class__.__name__}: {exc}; "
+                        "it was left as it was (restore a backup, or fix the row and start again)"
+                    ) from exc
+
+    def _migrate_from_1(self, conn: Connection) -> None:
+        """Schema 1 → 2, inside the caller's transaction: items and log keep whole JSON, notes get epochs.
+
+        Version 1 kept strokes' fields without their id, seq and peer, and an op
+        log without payloads (a stroke op pointed at its stroke row; strokes
+        never changed then, so the row is the payload).
+        """
+        started = time.monotonic()
+        cols = {c["name"] for c in _inspect_columns(conn, "collab_notes")}
+        if "epoch" not in cols:
+            conn.exec_driver_sql("ALTER TABLE collab_notes ADD COLUMN epoch VARCHAR(64) NOT NULL DEFAULT ''")
+        for (note_id,) in conn.execute(select(notes_t.c.id)).all():
+            conn.execute(update(notes_t).where(notes_t.c.id == note_id).values(epoch=new_epoch()))
+        strokes = conn.exec_driver_sql(
+            "SELECT note_id, stroke_id, seq, peer, alive, data FROM collab_strokes ORDER BY note_id, seq"
+        ).all()
+        bodies: dict[tuple[str, str], str] = {}
+        rows = []
+        for note_id, stroke_id, seq, peer, alive, data in strokes:
+            item = {"type": "stroke", "seq": seq, "peer": peer, "id": stroke_id, **_loads(data)}
+            encoded = _dumps(item)
+            bodies[(note_id, stroke_id)] = encoded
+            rows.append(
+                {
+                    "note_id": note_id,
+                    "item_id": stroke_id,
+                    "seq": seq,
+                    "peer": peer,
+                    "alive": bool(alive),
+                    "data": encoded,
+                }
+            )
+        if rows:
+            conn.execute(insert(items_t), rows)
+        log_rows = []
+        for note_id, seq, kind, stroke_id, peer, at in conn.exec_driver_sql(
+            "SELECT note_id, seq, kind, stroke_id, peer, at FROM collab_ops ORDER BY note_id, seq"
+        ):
+            if kind == "stroke":
+                data = bodies.get((note_id, stroke_id))
+                if data is None:
+                    continue  # cannot happen in a v1 database: ops and strokes were deleted together
+            elif kind == "remove":
+                data = _dumps({"type": "remove", "seq": seq, "peer": peer, "id": stroke_id})
+            else:
+                data = _dumps({"type": "clear", "seq": seq, "peer": peer})
+            log_rows.append({"note_id": note_id, "seq": seq, "kind": kind, "peer": peer, "at": at, "data": data})
+        if log_rows:
+            conn.execute(insert(log_t), log_rows)
+        conn.exec_driver_sql("DROP TABLE collab_ops")
+        conn.exec_driver_sql("DROP TABLE collab_strokes")
+        conn.execute(update(meta_t).where(meta_t.c.key == "schema_version").values(value=str(SCHEMA_VERSION)))
+        log.warning(
+            "store: upgraded the database %s from schema 1 to %d (%d items, %d ops) in %.2f s; "
+            "a backup taken before this start is the way back (docs/storage.md)",
+            self.url,
+            SCHEMA_VERSION,
+            len(rows),
+            len(log_rows),
+            time.monotonic() - started,
+        )
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
@@ -250,16 +322,16 @@ class SQLStore(Store):
     @contextmanager
     def _read(self) -> Iterator[Connection]:
         with self.engine.connect() as conn:
-            if self.dialect == "postgresql":
-                # one snapshot for the note row and its strokes
-                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            options = self.d.read_options()
+            if options:
+                conn = conn.execution_options(**options)
             with conn.begin():
                 yield conn
 
     # -- writes -------------------------------------------------------------
     def apply(self, batch: Sequence[OpRequest]) -> None:
         try:
-            if self.dialect == "sqlite":
+            if self.d.hold_writer:
                 outcome = self._apply_held(batch)
             else:
                 with self._write() as conn:
@@ -278,15 +350,14 @@ class SQLStore(Store):
 
         Every commit on one connection keeps that connection's page cache warm:
         taken from the pool in turn, each connection re-read the pages the others
-        had changed (five ``pread`` calls per op at S1). It also skips the pool
-        checkout, begin event and reset of a SQLAlchemy ``Connection`` (~40 us per
-        commit, GIL held). A driver error drops the connection; the next batch
-        opens a fresh one.
+        had changed. It also skips the pool checkout, begin event and reset of a
+        SQLAlchemy ``Connection`` (~40 us per commit, GIL held). A driver error
+        drops the connection; the next batch opens a fresh one.
         """
         try:
             raw = self._writers.pop()
         except IndexError:  # the first batch, or another thread is writing right now
-            raw = self.engine.raw_connection()  # autocommit: transactions are ours (_on_connect)
+            raw = self.engine.raw_connection()  # autocommit: transactions are ours (see the dialect)
         try:
             cur = raw.cursor()
             try:
@@ -317,28 +388,23 @@ class SQLStore(Store):
     def _prepare(self) -> None:
         """The hot path's SQL, written once for the driver's placeholder style.
 
-        :meth:`_apply_on` runs these on a DBAPI cursor (SQLite: the kept
-        connection of :meth:`_apply_held`; PostgreSQL: that of a Core connection,
-        inside its transaction): plain SQL that both accept, without the ~40 us
-        of statement machinery per execute that Core adds (a batch of one op
-        went from ~480 to ~200 us).
+        :meth:`_apply_on` runs these on a DBAPI cursor: plain SQL that both
+        databases accept, without the ~40 us of statement machinery per execute
+        that Core adds.
         """
-        ph = "?" if self.dialect == "sqlite" else "%s"
+        ph = self.d.placeholder
         self._ph = ph
-        lock = " FOR UPDATE" if self.dialect == "postgresql" else ""  # SQLite: BEGIN IMMEDIATE already
         six = ", ".join([ph] * 6)
-        self._q_lock = "SELECT id, seq, stroke_count, log_start FROM collab_notes WHERE id IN ({}) ORDER BY id" + lock
-        self._q_known = (
-            "SELECT note_id, stroke_id, seq, peer FROM collab_strokes WHERE note_id IN ({}) AND stroke_id IN ({})"
+        self._q_lock = (
+            "SELECT id, seq, stroke_count, log_start FROM collab_notes WHERE id IN ({}) ORDER BY id" + self.d.lock_rows
         )
-        self._u_remove = (
-            f"UPDATE collab_strokes SET alive = {ph} WHERE note_id = {ph} AND stroke_id = {ph} AND alive = {ph}"
-        )
-        self._u_clear = f"UPDATE collab_strokes SET alive = {ph} WHERE note_id = {ph} AND alive = {ph}"
-        self._i_stroke = f"INSERT INTO collab_strokes (note_id, stroke_id, seq, peer, alive, data) VALUES ({six})"
-        self._i_op = f"INSERT INTO collab_ops (note_id, seq, kind, stroke_id, peer, at) VALUES ({six})"
+        self._q_rows = "SELECT note_id, item_id, alive, data FROM collab_items WHERE note_id = {} AND item_id IN ({})"
+        self._u_clear = f"UPDATE collab_items SET alive = {ph} WHERE note_id = {ph} AND alive = {ph}"
+        self._i_item = f"INSERT INTO collab_items (note_id, item_id, seq, peer, alive, data) VALUES ({six})"
+        self._u_item = f"UPDATE collab_items SET alive = {ph}, data = {ph} WHERE note_id = {ph} AND item_id = {ph}"
+        self._i_op = f"INSERT INTO collab_log (note_id, seq, kind, peer, at, data) VALUES ({six})"
         self._u_note = f"UPDATE collab_notes SET seq = {ph}, stroke_count = {ph}, updated_at = {ph} WHERE id = {ph}"
-        self._d_ops = f"DELETE FROM collab_ops WHERE note_id = {ph} AND seq < {ph}"
+        self._d_ops = f"DELETE FROM collab_log WHERE note_id = {ph} AND seq < {ph}"
         self._u_log_start = f"UPDATE collab_notes SET log_start = {ph} WHERE id = {ph}"
 
     def _in(self, values: Sequence[Any]) -> str:
@@ -352,87 +418,98 @@ class SQLStore(Store):
         finally:
             cur.close()
 
-    def _apply_on(self, cur: Any, batch: Sequence[OpRequest], now: float) -> list[tuple[Any, bool, Any]]:
-        """Assign seqs in order; a constant number of statements per batch, whatever its size.
+    def _load(self, cur: Any, batch: Sequence[OpRequest], notes: set[str]) -> dict[str, tuple[ops.NoteState, dict]]:
+        """The rows of every item id the batch names, per note: a partial :class:`~collab.ops.NoteState`."""
+        wanted: dict[str, set[str]] = {}
+        for req in batch:
+            if req.note in notes:
+                wanted.setdefault(req.note, set()).update(ops.KINDS[req.kind].ids(req.body))
+        out: dict[str, tuple[ops.NoteState, dict]] = {}
+        for note_id in notes:
+            state, rows = ops.NoteState(), dict[str, _Row]()
+            out[note_id] = (state, rows)
+            ids = sorted(wanted.get(note_id, ()))
+            for i in range(0, len(ids), _IN_CHUNK):
+                chunk = ids[i : i + _IN_CHUNK]
+                cur.execute(self._q_rows.format(self._ph, self._in(chunk)), [note_id, *chunk])
+                for _, item_id, alive, data in cur.fetchall():
+                    (state.items if alive else state.removed)[item_id] = _loads(data)
+                    rows[item_id] = _Row(stored=True)
+        return out
 
-        Strokes of the batch are inserted together at the end; until then the
-        batch's own strokes live in ``mine`` (so a remove or clear later in the
-        batch sees them), and strokes already stored are looked up once for the batch.
+    def _apply_on(self, cur: Any, batch: Sequence[OpRequest], now: float) -> list[tuple[Any, bool, Any]]:
+        """Assign seqs in order; a constant number of statements per batch for strokes, whatever its size.
+
+        The rows the batch names are loaded once (:meth:`_load`) into a working
+        :class:`~collab.ops.NoteState` per note; each op is decided and applied
+        there by its :mod:`~collab.ops` kind, and the rows that changed are
+        written back together at the end. A clear also marks the rows it did
+        not load (one UPDATE).
         """
         ids = sorted({r.note for r in batch})
         cur.execute(self._q_lock.format(self._in(ids)), ids)
-        # note id -> [seq, stroke_count, log_start, first seq of this batch]
+        # note id -> [seq, live count, log_start, first seq of this batch]
         state: dict[str, list[int]] = {r[0]: [r[1], r[2], r[3], r[1]] for r in cur.fetchall()}
-        # stroke ids the batch's notes already hold: one query for the whole batch
-        # (notes x ids is a superset of the pairs wanted; the extra matches are harmless)
-        wanted = {(r.note, r.stroke["id"]) for r in batch if r.kind == "stroke" and r.note in state}  # type: ignore[index]
-        stored: dict[tuple[str, str], tuple[int, str]] = {}
-        if wanted:
-            notes = sorted({n for n, _ in wanted})
-            sids = sorted({i for _, i in wanted})
-            cur.execute(self._q_known.format(self._in(notes), self._in(sids)), [*notes, *sids])
-            for note_id, stroke_id, seq, peer in cur.fetchall():
-                stored[(note_id, stroke_id)] = (seq, peer)
-        mine: dict[tuple[str, str], list[Any]] = {}  # strokes added by this batch: (note, id) -> row
+        work = self._load(cur, batch, set(state))
+        encoded: dict[tuple[str, str], str] = {}  # (note, item id) -> the item's JSON, when known already
         new_ops: list[tuple[Any, ...]] = []
         out: list[tuple[Any, bool, Any]] = []
+        limits = self.limits
         for req in batch:
             st = state.get(req.note)
             if st is None:
                 out.append((None, False, NotFound(f"note {req.note!r} does not exist (it was deleted?)")))
                 continue
+            note, rows = work[req.note]
+            kind = ops.KINDS[req.kind]
+            try:
+                op = kind.decide(note, req.body, st[0] + 1, req.peer, limits)
+            except ops.Duplicate as dup:
+                out.append(({"type": req.kind, "seq": dup.seq, "peer": dup.peer}, True, None))
+                continue
+            except CollabError as exc:
+                out.append((None, False, exc))
+                continue
+            added = kind.added(op)
+            if added and self.max_strokes is not None and st[1] + added > self.max_strokes:
+                out.append((None, False, TooLarge(f"the note holds its limit of {self.max_strokes} items")))
+                continue
+            live = len(note.items)
+            if kind.clears_all:
+                cur.execute(self._u_clear, (False, req.note, True))  # rows stored before this batch
+                for row in rows.values():
+                    row.dirty = True  # and those loaded or made by it: written back below
+            kind.apply(note, op)
+            st[0] += 1
+            st[1] = 0 if kind.clears_all else st[1] + len(note.items) - live
+            data = _dumps(op)
+            for item_id in kind.touched(op):
+                if req.kind != "stroke":
+                    encoded.pop((req.note, item_id), None)  # changed since its stroke op
+                row = rows.get(item_id)
+                if row is None:
+                    rows[item_id] = row = _Row(stored=False)
+                row.dirty = True
             if req.kind == "stroke":
-                stroke = req.stroke
-                assert stroke is not None
-                key = (req.note, stroke["id"])
-                row = mine.get(key)
-                known = (row[2], row[3]) if row is not None else stored.get(key)
-                if known is not None:
-                    out.append(({"type": "stroke", "seq": known[0], "peer": known[1]}, True, None))
+                encoded[(req.note, op["id"])] = data  # a new item's JSON is its stroke op's
+            new_ops.append((req.note, op["seq"], req.kind, req.peer, now, data))
+            out.append((op, False, None))
+        inserts, updates = [], []
+        for note_id, (note, rows) in work.items():
+            for item_id, row in rows.items():
+                if not row.dirty:
                     continue
-                if self.max_strokes is not None and st[1] >= self.max_strokes:
-                    out.append((None, False, TooLarge(f"the note holds its limit of {self.max_strokes} strokes")))
-                    continue
-                st[0] += 1
-                st[1] += 1
-                data = {
-                    "color": stroke["color"],
-                    "width": stroke["width"],
-                    "points": stroke["points"],
-                    "tool": stroke["tool"],
-                }
-                # note_id, stroke_id, seq, peer, alive, data
-                mine[key] = [req.note, stroke["id"], st[0], req.peer, True, _dumps(data)]
-                new_ops.append((req.note, st[0], "stroke", stroke["id"], req.peer, now))
-                out.append(({"type": "stroke", "seq": st[0], "peer": req.peer, **stroke}, False, None))
-            elif req.kind == "remove":
-                row = mine.get((req.note, req.stroke_id))  # type: ignore[arg-type]
-                if row is not None:
-                    hit = row[4]
-                    row[4] = False
+                alive = item_id in note.items
+                item = note.items[item_id] if alive else note.removed[item_id]
+                data = encoded.get((note_id, item_id)) or _dumps(item)
+                if row.stored:
+                    updates.append((alive, data, note_id, item_id))
                 else:
-                    cur.execute(self._u_remove, (False, req.note, req.stroke_id, True))
-                    hit = cur.rowcount > 0
-                if not hit:
-                    out.append((None, False, NotFound(f"the note holds no stroke with id {req.stroke_id!r}")))
-                    continue
-                st[0] += 1
-                st[1] -= 1
-                new_ops.append((req.note, st[0], "remove", req.stroke_id, req.peer, now))
-                out.append(({"type": "remove", "seq": st[0], "id": req.stroke_id, "peer": req.peer}, False, None))
-            elif req.kind == "clear":
-                cur.execute(self._u_clear, (False, req.note, True))  # strokes stored before this batch
-                for (note_id, _), row in mine.items():  # and the batch's own, added before the clear
-                    if note_id == req.note:
-                        row[4] = False
-                st[0] += 1
-                st[1] = 0
-                new_ops.append((req.note, st[0], "clear", None, req.peer, now))
-                out.append(({"type": "clear", "seq": st[0], "peer": req.peer}, False, None))
-            else:  # pragma: no cover - the namespace only builds the three kinds
-                raise ValueError(f"unknown op kind {req.kind!r}")
-        if mine:
-            cur.executemany(self._i_stroke, list(mine.values()))
+                    inserts.append((note_id, item_id, item["seq"], item["peer"], alive, data))
+        if inserts:
+            cur.executemany(self._i_item, inserts)
+        if updates:
+            cur.executemany(self._u_item, updates)
         if new_ops:
             cur.executemany(self._i_op, new_ops)
         changed = [(note_id, st) for note_id, st in state.items() if st[0] != st[3]]
@@ -452,20 +529,33 @@ class SQLStore(Store):
             return log_start
         return seq - keep + 1
 
-    def create(self, note_id: str, title: str) -> NoteInfo | None:
+    def create(self, note_id: str, title: str, max_notes: int | None = None) -> NoteInfo | None:
         now = time.time()
+        epoch = new_epoch()
         try:
             with self._write() as conn:
+                if max_notes is not None:
+                    self.d.lock_schema(conn)  # processes sharing the database count one at a time
+                    count = conn.execute(select(func.count()).select_from(notes_t)).scalar_one()
+                    if count >= max_notes:
+                        raise TooLarge(f"this server holds its limit of {max_notes} notes; delete some first")
                 conn.execute(
                     insert(notes_t).values(
-                        id=note_id, title=title, seq=0, log_start=1, stroke_count=0, created_at=now, updated_at=now
+                        id=note_id,
+                        title=title,
+                        seq=0,
+                        log_start=1,
+                        stroke_count=0,
+                        created_at=now,
+                        updated_at=now,
+                        epoch=epoch,
                     )
                 )
         except IntegrityError:
             return None
         except SQLAlchemyError as exc:
             raise StoreUnavailable(f"the database refused to create the note: {exc.__class__.__name__}") from exc
-        return NoteInfo(note_id, title, 0, 0, now, now, 1)
+        return NoteInfo(note_id, title, 0, 0, now, now, 1, epoch)
 
     def rename(self, note_id: str, title: str) -> NoteInfo | None:
         with self._guard(), self._write() as conn:
@@ -476,59 +566,54 @@ class SQLStore(Store):
     def delete(self, note_id: str) -> bool:
         with self._guard(), self._write() as conn:
             gone = conn.execute(delete(notes_t).where(notes_t.c.id == note_id)).rowcount
-            conn.execute(delete(ops_t).where(ops_t.c.note_id == note_id))
-            conn.execute(delete(strokes_t).where(strokes_t.c.note_id == note_id))
+            conn.execute(delete(log_t).where(log_t.c.note_id == note_id))
+            conn.execute(delete(items_t).where(items_t.c.note_id == note_id))
+            conn.execute(delete(files_t).where(files_t.c.note_id == note_id))
         return bool(gone)
 
     # -- reads --------------------------------------------------------------
-    def join(self, note_id: str, since: int | None, create_title: str | None) -> JoinState | None:
+    def join(
+        self,
+        note_id: str,
+        since: int | None,
+        create_title: str | None,
+        *,
+        epoch: str | None = None,
+        max_notes: int | None = None,
+        encoded: bool = False,
+    ) -> JoinState | None:
         with self._guard():
-            state = self._read_join(note_id, since)
+            state = self._read_join(note_id, since, encoded)
+            if epoch is not None:
+                return state if state is not None and state.note.epoch == epoch else None
             if state is None and create_title is not None:
-                created = self.create(note_id, create_title) is not None  # a concurrent creator may win
-                state = self._read_join(note_id, since)
+                created = self.create(note_id, create_title, max_notes) is not None  # a concurrent creator may win
+                state = self._read_join(note_id, since, encoded)
                 if state is not None and created:
                     state = dataclasses.replace(state, created=True)
             return state
 
-    def _read_join(self, note_id: str, since: int | None) -> JoinState | None:
+    def _read_join(self, note_id: str, since: int | None, encoded: bool) -> JoinState | None:
         with self._read() as conn:
             row = conn.execute(select(notes_t).where(notes_t.c.id == note_id)).first()
             if row is None:
                 return None
             info = _note_info(row)
             if since is not None and since <= info.seq and since + 1 >= info.log_start:
-                return JoinState(info, None, self._ops_since(conn, note_id, since))
-            return JoinState(info, self._live_strokes(conn, note_id), None, reset=since is not None)
+                return JoinState(info, None, self._ops_between(conn, note_id, since, None, encoded))
+            return JoinState(info, self._live_items(conn, note_id, encoded), None, reset=since is not None)
 
-    def _live_strokes(self, conn: Connection, note_id: str) -> list[dict[str, Any]]:
-        s = strokes_t.c
-        rows = conn.execute(
-            select(s.stroke_id, s.seq, s.peer, s.data).where(s.note_id == note_id, s.alive.is_(True)).order_by(s.seq)
-        )
-        return [_stroke_out(r.stroke_id, r.seq, r.peer, r.data) for r in rows]
+    def _live_items(self, conn: Connection, note_id: str, encoded: bool = False) -> list[Any]:
+        i = items_t.c
+        rows = conn.execute(select(i.data).where(i.note_id == note_id, i.alive.is_(True)).order_by(i.seq))
+        return [_encoded(r.data, encoded) for r in rows]
 
-    def _ops_since(self, conn: Connection, note_id: str, since: int) -> list[dict[str, Any]]:
-        o, s = ops_t.c, strokes_t.c
-        rows = conn.execute(
-            select(o.seq, o.kind, o.stroke_id, o.peer, s.data)
-            .select_from(
-                ops_t.outerjoin(
-                    strokes_t, (s.note_id == o.note_id) & (s.stroke_id == o.stroke_id) & (o.kind == "stroke")
-                )
-            )
-            .where(o.note_id == note_id, o.seq > since)
-            .order_by(o.seq)
-        )
-        out: list[dict[str, Any]] = []
-        for r in rows:
-            if r.kind == "stroke":
-                out.append(_stroke_out(r.stroke_id, r.seq, r.peer, r.data))
-            elif r.kind == "remove":
-                out.append({"type": "remove", "seq": r.seq, "id": r.stroke_id, "peer": r.peer})
-            else:
-                out.append({"type": "clear", "seq": r.seq, "peer": r.peer})
-        return out
+    def _ops_between(self, conn: Connection, note_id: str, since: int, upto: int | None, encoded: bool) -> list[Any]:
+        o = log_t.c
+        query = select(o.data).where(o.note_id == note_id, o.seq > since)
+        if upto is not None:
+            query = query.where(o.seq <= upto)
+        return [_encoded(r.data, encoded) for r in conn.execute(query.order_by(o.seq))]
 
     def get(self, note_id: str) -> NoteInfo | None:
         with self._guard(), self._read() as conn:
@@ -540,10 +625,37 @@ class SQLStore(Store):
             row = conn.execute(select(notes_t).where(notes_t.c.id == note_id)).first()
             if row is None:
                 return None
-            return _note_info(row), self._live_strokes(conn, note_id)
+            return _note_info(row), self._live_items(conn, note_id)
 
-    def list(self, limit: int | None = None) -> list[NoteInfo]:
-        query = select(notes_t).order_by(notes_t.c.updated_at.desc(), notes_t.c.id)
+    def state_at(self, note_id: str, at: int) -> tuple[NoteInfo, list[dict]] | None:
+        """The note as it stood just after op ``at``: replayed from the log (:mod:`collab.ops`).
+
+        ``None`` for a note that does not exist; :class:`~collab.errors.NotFound`
+        when ``at`` is past the note's seq or its history was compacted away.
+        """
+        with self._guard(), self._read() as conn:
+            row = conn.execute(select(notes_t).where(notes_t.c.id == note_id)).first()
+            if row is None:
+                return None
+            info = _note_info(row)
+            if at > info.seq:
+                raise NotFound(f"note {note_id!r} has no seq {at} yet (its last is {info.seq})")
+            if at == info.seq:
+                return info, self._live_items(conn, note_id)
+            if info.log_start > 1:
+                raise NotFound(
+                    f"the history of note {note_id!r} before seq {info.log_start} was compacted away "
+                    "(COLLAB_OPLOG_KEEP)"
+                )
+            history = ops.NoteState.replay(self._ops_between(conn, note_id, 0, at, False))
+        return dataclasses.replace(info, seq=at, strokes=len(history.items)), history.listing()
+
+    def list(self, limit: int | None = None, after: str | None = None) -> list[NoteInfo]:
+        n = notes_t.c
+        query = select(notes_t).order_by(n.updated_at.desc(), n.id)
+        if after is not None:
+            updated, note_id = decode_cursor(after)
+            query = query.where(or_(n.updated_at < updated, and_(n.updated_at == updated, n.id > note_id)))
         if limit is not None:
             query = query.limit(limit)
         with self._guard(), self._read() as conn:
@@ -572,18 +684,11 @@ class SQLStore(Store):
             conn.exec_driver_sql("SELECT 1")
 
     def maintain(self) -> None:
-        """SQLite: copy committed WAL pages into the database file (a PASSIVE checkpoint).
+        self.d.maintain(self)
 
-        With SQLite's default, the commit that takes the WAL past 1,000 pages
-        runs the checkpoint itself, fsync included, and every op queued behind
-        it waits: that was most of S1's latency tail. Run here, in a thread of
-        its own, the checkpoint waits for no writer and no writer waits for it.
-        """
-        if self.dialect == "sqlite":
-            self._checkpoint("PASSIVE")
-
-    def _checkpoint(self, mode: str) -> None:
-        raw = self.engine.raw_connection()  # autocommit (see _on_connect): a checkpoint runs outside transactions
+    def checkpoint(self, mode: str) -> None:
+        """SQLite: ``PRAGMA wal_checkpoint(mode)`` outside any transaction."""
+        raw = self.engine.raw_connection()  # autocommit (see the dialect): a checkpoint runs outside transactions
         try:
             cur = raw.cursor()
             try:
@@ -596,11 +701,10 @@ class SQLStore(Store):
     def close(self) -> None:
         while self._writers:
             self._writers.pop().close()  # back to the pool, which dispose() empties
-        if self.dialect == "sqlite":
-            try:  # leave a small WAL behind
-                self._checkpoint("TRUNCATE")
-            except self._db_errors as exc:
-                log.warning("store: final checkpoint failed: %s", exc)
+        try:
+            self.d.close(self)
+        except self._db_errors as exc:
+            log.warning("store: closing: %s", exc)
         self.engine.dispose()
 
     @contextmanager
@@ -613,3 +717,9 @@ class SQLStore(Store):
             raise StoreUnavailable(
                 f"the database is unavailable ({exc.__class__.__name__}); try again shortly"
             ) from exc
+
+
+def _inspect_columns(conn: Connection, table: str) -> list[dict[str, Any]]:
+    from sqlalchemy import inspect
+
+    return inspect(conn).get_columns(table)  # type: ignore[return-value]

@@ -1,0 +1,146 @@
+"""What differs between the databases the SQL store runs on, one class each.
+
+:class:`~collab.store.sql.SQLStore` writes the same SQL for every database;
+a :class:`Dialect` says how to open its engine, how a writer locks what it
+changes, whether several processes may share it, and what housekeeping it
+wants. A new database is one subclass here and one entry in :data:`DIALECTS`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import URL, Connection, Engine
+
+from ..errors import ConfigError
+
+#: SQLite: WAL pages after which a commit checkpoints by itself (SQLite's default is 1,000);
+#: the server checkpoints in the background long before (see SQLiteDialect.maintain).
+WAL_AUTOCHECKPOINT_PAGES = 10_000
+#: PostgreSQL advisory lock key that serializes schema creation, migrations and note creation.
+SCHEMA_LOCK = 0x636F6C6C6162  # "collab"
+
+
+class Dialect:
+    """The base: settings every dialect gives, with the plain SQL defaults."""
+
+    name: ClassVar[str]
+    #: DBAPI placeholder of the hot path's raw SQL.
+    placeholder: ClassVar[str] = "?"
+    #: Appended to the note-row SELECT that starts a batch, to lock those rows.
+    lock_rows: ClassVar[str] = ""
+    #: Whether several server processes may share one database.
+    shared: ClassVar[bool] = False
+    #: Whether the committer keeps its own connection between batches (see SQLStore._apply_held).
+    hold_writer: ClassVar[bool] = False
+
+    def engine(self, url: URL, options: dict[str, Any]) -> Engine:
+        """Open the engine for ``url``; ``options`` are the store's settings."""
+        raise NotImplementedError
+
+    def lock_schema(self, conn: Connection) -> None:
+        """Serialize schema changes and note creation between processes (inside ``conn``'s transaction)."""
+
+    def read_options(self) -> dict[str, Any]:
+        """Execution options of a read that must see one snapshot."""
+        return {}
+
+    def maintain(self, store: Any) -> None:
+        """Housekeeping run off the event loop about once a second."""
+
+    def close(self, store: Any) -> None:
+        """Before the engine is disposed."""
+
+
+class SQLiteDialect(Dialect):
+    """SQLite in WAL mode: one process, writers serialized by ``BEGIN IMMEDIATE``."""
+
+    name = "sqlite"
+    hold_writer = True
+
+    def engine(self, url: URL, options: dict[str, Any]) -> Engine:
+        db = url.database
+        if not db or db == ":memory:" or url.query.get("mode") == "memory":
+            raise ConfigError(
+                "an in-memory SQLite database cannot be shared by the server's threads; use a file, e.g. sqlite:///collab.db"
+            )
+        synchronous = str(options["sqlite_synchronous"]).upper()
+        if synchronous not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+            raise ConfigError("COLLAB_SQLITE_SYNCHRONOUS must be OFF, NORMAL, FULL or EXTRA")
+        busy = float(options["sqlite_busy_timeout"])
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": busy},
+            pool_size=options["pool_size"],
+            max_overflow=10,
+            pool_use_lifo=True,
+        )
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+            # Let SQLAlchemy's "begin" event below decide when transactions start.
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute(f"PRAGMA synchronous={synchronous}")
+            cur.execute(f"PRAGMA busy_timeout={int(busy * 1000)}")
+            # the server checkpoints in the background (maintain); this only bounds the WAL
+            # of a process that never calls maintain
+            cur.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Connection) -> None:
+            # Writers take the write lock up front: no lock upgrade, no SQLITE_BUSY mid-batch.
+            write = conn.get_execution_options().get("collab_write", False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+        return engine
+
+    def maintain(self, store: Any) -> None:
+        """Copy committed WAL pages into the database file (a PASSIVE checkpoint).
+
+        With SQLite's default, the commit that takes the WAL past 1,000 pages
+        runs the checkpoint itself, fsync included, and every op queued behind
+        it waits. Run here, in a thread of its own, the checkpoint waits for no
+        writer and no writer waits for it.
+        """
+        store.checkpoint("PASSIVE")
+
+    def close(self, store: Any) -> None:
+        store.checkpoint("TRUNCATE")  # leave a small WAL behind
+
+
+class PostgresDialect(Dialect):
+    """PostgreSQL (psycopg 3): shared by several processes, rows locked ``FOR UPDATE``."""
+
+    name = "postgresql"
+    placeholder = "%s"
+    lock_rows = " FOR UPDATE"
+    shared = True
+
+    def engine(self, url: URL, options: dict[str, Any]) -> Engine:
+        try:
+            import psycopg  # noqa: F401
+        except ImportError as exc:
+            raise ConfigError("PostgreSQL needs the psycopg driver: pip install 'psycopg[binary]'") from exc
+        return create_engine(url, pool_size=options["pool_size"], max_overflow=10, pool_pre_ping=True)
+
+    def lock_schema(self, conn: Connection) -> None:
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SCHEMA_LOCK})
+
+    def read_options(self) -> dict[str, Any]:
+        return {"isolation_level": "REPEATABLE READ"}  # the note row and its items in one snapshot
+
+
+#: Dialects by SQLAlchemy backend name.
+DIALECTS: dict[str, type[Dialect]] = {"sqlite": SQLiteDialect, "postgresql": PostgresDialect}
+
+
+def dialect_for(backend: str) -> Dialect:
+    """The dialect of a SQLAlchemy backend name, or :class:`ConfigError`."""
+    cls = DIALECTS.get(backend)
+    if cls is None:
+        raise ConfigError(f"unsupported database {backend!r}: use sqlite or postgresql")
+    return cls()
