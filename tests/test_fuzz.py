@@ -39,8 +39,8 @@ from sioclient import NS, Peer, stroke
 
 #: Codes a refusal may carry; ``internal`` is deliberately absent: it means a server bug.
 REFUSAL_CODES = {"bad_request", "not_found", "not_joined", "forbidden", "too_large", "rate_limited"}
-EVENTS = ("join", "leave", "stroke", "remove", "clear", "cursor", "draft")
-OPS = ("stroke", "remove", "clear")
+EVENTS = ("join", "leave", "stroke", "remove", "clear", "update", "move", "restore", "cursor", "draft", "profile")
+OPS = ("stroke", "remove", "clear", "update", "move", "restore")
 TRANSPORTS = ("websocket", "polling")
 HOME = {t: f"fuzz-home-{t}" for t in TRANSPORTS}
 ACK_TIMEOUT = 15.0
@@ -77,7 +77,10 @@ NASTY_STRINGS = [
     "\u202eevil\u202c", "שלום", "مرحبا", "\U0001d54f🎨👩‍👩‍👧", "\x00", "\ud7ff", "a" * 65, "a" * 201,
     "../../etc/passwd", "%2e%2e", "<script>alert(1)</script>", "'; DROP TABLE notes;--", "#12345g", "#fff",
     "pen", "highlighter", "eraser", "__proto__", "constructor",
+    # the contract's Unicode rule: lone surrogates, NUL and other controls are refused everywhere
+    "\ud800", "a\udfffb", "\x00id", "a\x1b[31mred", "line\nbreak", "cr\rlf", "\x7f", "\u0085", "tab\tok",
 ]  # fmt: skip
+TOOLS = ["pen", "highlighter", "line", "arrow", "rect", "ellipse", "text", "image", "laser"]
 NASTY_NUMBERS = [
     2**70, -(2**70), 2**63, 2**64, -(2**63) - 1, 2**53 + 1, 0, -1, 1e308, -1e308, 5e-324, -0.0, 1e6, 1e6 + 1,
     0.49, 0.5, 100, 100.5, 10**400,
@@ -137,13 +140,35 @@ def valid_payload(draw: st.DrawFn, event: str, home: str, known: list[str]) -> d
         return {"note": draw(st.one_of(st.just(home), note_ids))}
     if event == "clear":
         return {"note": home}
+    coord = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False)
     if event == "cursor":
-        coord = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False)
-        return {"note": home, "x": draw(coord), "y": draw(coord)}
+        body = {"note": home, "x": draw(coord), "y": draw(coord)}
+        if draw(st.booleans()):
+            body["laser"] = draw(st.booleans())
+        if draw(st.booleans()):
+            body["view"] = [draw(coord), draw(coord), draw(st.floats(0, 1e6)), draw(st.floats(0, 1e6))]
+        return body
+    if event == "profile":
+        return {"name": draw(st.one_of(st.text(min_size=1, max_size=64), st.sampled_from(NASTY_STRINGS))),
+                "color": draw(st.sampled_from(["#12abef", "#000000", "#fff"]))}  # fmt: skip
+    # always draw the same shape (known ids change between examples; hypothesis needs a stable strategy)
+    use_known, index, other = draw(st.booleans()), draw(st.integers(0, 10_000)), draw(stroke_ids)
+    some_id = known[index % len(known)] if use_known and known else other
     if event == "remove":
-        # always draw the same shape (known ids change between examples; hypothesis needs a stable strategy)
-        use_known, index, other = draw(st.booleans()), draw(st.integers(0, 10_000)), draw(stroke_ids)
-        return {"note": home, "id": known[index % len(known)] if use_known and known else other}
+        return {"note": home, "id": some_id}
+    if event == "update":
+        changes = draw(st.dictionaries(
+            st.sampled_from(["color", "width", "points", "fill", "text", "size", "tool", "id", "other"]),
+            st.one_of(st.sampled_from(["#000", "#abcdef", None, "hi\nthere", 12, 0.5, 500]), points),
+            max_size=4,
+        ))  # fmt: skip
+        return {"note": home, "id": some_id, "set": changes}
+    if event in ("move", "restore"):
+        ids = [some_id, *draw(st.lists(stroke_ids, max_size=3))]
+        if event == "restore":
+            return {"note": home, "ids": ids}
+        return {"note": home, "ids": ids, "dx": draw(st.floats(-2e6, 2e6)), "dy": draw(st.floats(-2e6, 2e6))}
+    tool = draw(st.sampled_from(TOOLS))
     body = {
         "note": home,
         "id": draw(stroke_ids),
@@ -154,7 +179,14 @@ def valid_payload(draw: st.DrawFn, event: str, home: str, known: list[str]) -> d
     if draw(st.integers(0, 9)) == 0:
         body["points"] = [[1, 2]] * 5001  # one pair over COLLAB_MAX_POINTS: too_large
     if draw(st.booleans()):
-        body["tool"] = draw(st.sampled_from(["pen", "highlighter"]))
+        body["tool"] = tool
+        if tool in ("rect", "ellipse", "image"):
+            body["points"] = body["points"][:2] * (2 if len(body["points"]) == 1 else 1)
+        if tool == "text":
+            body["points"] = body["points"][:1]
+            body["text"] = draw(st.one_of(st.text(min_size=1, max_size=200), st.sampled_from(NASTY_STRINGS)))
+        if tool in ("rect", "ellipse", "text") and draw(st.booleans()):
+            body["fill"] = draw(st.sampled_from(["#ffec99", "#fff", "yellow"]))
     return body
 
 
@@ -241,8 +273,6 @@ def fuzz_one(f: Fuzzer, event: str, payload: Any) -> None:
             assert ack["seq"] == before[0] + 1 == after[0], f"seq gap: {before[0]} -> {ack} -> {after[0]}"
             if event == "stroke":
                 f.known.append(payload["id"])
-            elif event == "clear":
-                f.known.clear()
     else:
         assert after == before, f"{event} {payload!r:.200} acked {ack!r:.200} but changed the note"
     if event == "leave" and ack["ok"] and targets_home:
