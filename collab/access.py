@@ -11,7 +11,7 @@ from typing import Any
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-ROLES = ("edit", "view")
+from .roles import ROLES
 
 
 class ShareLinks:
@@ -26,6 +26,22 @@ class ShareLinks:
         if role not in ROLES:
             raise ValueError(f"role must be 'edit' or 'view', not {role!r}")
         return self._s.dumps({"n": note, "r": role})
+
+    def link(self, token: str | None) -> tuple[str, str, float] | None:
+        """``(note, role, issued)`` of a genuine token, however old; ``None`` if forged or malformed."""
+        if not token:
+            return None
+        try:
+            data, issued = self._s.loads(token, max_age=None, return_timestamp=True)
+        except BadSignature:
+            return None
+        if not isinstance(data, dict) or not isinstance(data.get("n"), str) or data.get("r") not in ROLES:
+            return None
+        return data["n"], str(data["r"]), issued.timestamp()
+
+    def expires(self, issued: float) -> float | None:
+        """When a link issued at ``issued`` (a Unix time) stops granting its role."""
+        return None if self.max_age is None else issued + self.max_age
 
     def role(self, token: str | None, note: str | None) -> str | None:
         """The role ``token`` grants in ``note``; ``None`` if forged, expired or for another note."""

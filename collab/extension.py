@@ -27,12 +27,14 @@ from ._compat import (
 from .access import ShareLinks
 from .committer import Committer
 from .config import DEFAULTS
-from .errors import ConfigError
+from .errors import CollabError, ConfigError, Forbidden, NotFound
 from .metrics import Metrics
-from .namespace import ROLES, Connection, NotesNamespace
+from .namespace import Connection, NotesNamespace
 from .presence import Presence
 from .protocol import Auth
+from .roles import ROLES
 from .runtime import ASYNC_MODES, Runtime
+from .settings import RealtimeSettings
 from .store import Store, open_store
 from .views import make_blueprint
 
@@ -66,13 +68,17 @@ class CollabState:
         if self.default_role == "none":
             self.default_role = None
         self.share = ShareLinks(config["COLLAB_SECRET_KEY"] or store.secret(), config["COLLAB_SHARE_MAX_AGE"])
-        self.namespace = NotesNamespace(self.namespace_name, self)
+        self.settings = RealtimeSettings.from_config(config)
         self.metrics: Metrics | None = None
         if config["COLLAB_METRICS"]:
             self.metrics = Metrics(lambda: len(self.namespace.conns), lambda: self.presence.counts()["rooms"])
+        self.namespace = NotesNamespace(
+            self.namespace_name, self.settings, self, store, self.presence, self.runtime, self.metrics
+        )
         self.committer = Committer(
             store, self.runtime, self.namespace.broadcast_batch, timeout=self.store_timeout, metrics=self.metrics
         )
+        self.namespace.committer = self.committer
 
     @staticmethod
     def _make_presence(config: dict[str, Any], host_queue: str | None) -> Presence:
@@ -137,9 +143,41 @@ class CollabState:
         return g.collab_identity
 
     def role_without_hooks(self, token: str | None, note: str | None) -> str | None:
-        """Standalone access: a valid share link's role, else ``COLLAB_DEFAULT_ROLE``."""
+        """Standalone access: a valid share link's role, else ``COLLAB_DEFAULT_ROLE``.
+
+        A genuine link opens its own note only: for any other note it grants no
+        role at all. Once expired it grants nothing more than no link would.
+        """
+        link = self.share.link(token)
+        if link is None:
+            return self.default_role
+        if note is not None and link[0] != note:
+            return None
         shared = self.share.role(token, note)
         return shared if shared is not None else self.default_role
+
+    def refusal(self, conn: Connection, note: str) -> CollabError:
+        """Why a connection with no role in ``note`` may not join it.
+
+        Without hooks, a share link's holder asking for another note learns whether
+        it exists (``not_found``), as the contract allows; a host's hook says only
+        ``forbidden``, so private notes stay unknown.
+        """
+        if self.ext._authorize is None and conn.token is not None and self.store.get(note) is None:
+            return NotFound(f"note {note!r} does not exist")
+        return Forbidden(f"you may not open note {note!r}")
+
+    def link_expiry(self, conn: Connection, note: str) -> float | None:
+        """When the role ``conn`` has in ``note`` through its share link ends (a Unix time), if it has one.
+
+        Only without hooks: an ``authorize`` hook decides for itself what a link means.
+        """
+        if self.ext._authorize is not None:
+            return None
+        link = self.share.link(conn.token)
+        if link is None or link[0] != note or self.share.role(conn.token, note) is None:
+            return None
+        return self.share.expires(link[2])
 
     @staticmethod
     def _check_role(role: str | None) -> str | None:

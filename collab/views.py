@@ -11,7 +11,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
-from . import protocol
+from . import protocol, roles
 from .errors import BadRequest, CollabError, Forbidden, NotFound, TooLarge, UnsupportedMediaType
 
 _ROOT = Path(__file__).resolve().parent
@@ -139,8 +139,10 @@ def _note_id(name: str) -> str:
 
 def _require(role_needed: str, note: str | None) -> None:
     role = _state().authorize_http(note)
-    if role is None or (role_needed == "edit" and role != "edit"):
-        raise Forbidden("you may not do this to this note" if note else "you may not do this")
+    if role_needed == roles.EDIT:
+        roles.require_edit(role, note)
+    else:
+        roles.require_view(role, note)
 
 
 # -- pages ---------------------------------------------------------------------------
@@ -301,8 +303,8 @@ def share_note(name: str) -> tuple[Response, int]:
     """``POST /api/notes/<note>/share`` ``{"role": "view"|"edit"}``: a signed share link (editors only)."""
     note = _note_id(name)
     body = _json_body(required=False)
-    role = body.get("role", "view")
-    if role not in ("view", "edit"):
+    role = body.get("role", roles.VIEW)
+    if role not in roles.ROLES:
         raise BadRequest("role must be 'view' or 'edit'")
     _require("edit", note)
     state = _state()

@@ -17,9 +17,9 @@ import pytest
 import requests
 from socketio import packet as sio_packet
 
+from collab.acks import DeferredAck
 from collab.errors import StoreUnavailable
 from collab.model import OpRequest
-from collab.namespace import DeferredAck
 
 from serverproc import ServerProcess
 from sioclient import Peer, stroke

@@ -1,0 +1,75 @@
+"""The namespace's background loops: slow readers, shared presence, acks the store never settled.
+
+Each function runs for the life of the server in a task of its own
+(``runtime.spawn``), wakes on a timer and does one small job.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .acks import DeferredAck
+
+log = logging.getLogger("collab.socket")
+
+
+def watch_slow_consumers(
+    server: Any, namespace: str, conns: Mapping[str, Any], limit: int, runtime: Any, metrics: Any = None
+) -> None:
+    """Drop connections whose unsent packets pile up past ``limit`` (a client that stopped reading).
+
+    Broadcasts never wait for a reader (what its socket does not take is
+    queued), so a slow reader never delays its room; this bounds the memory
+    its queue may take. The client catches up with ``join since`` when it
+    reconnects.
+    """
+    while True:
+        runtime.sleep(1.0)
+        for eio_sid, sock in list(server.eio.sockets.items()):
+            queue = getattr(sock, "queue", None)
+            if queue is None or queue.qsize() <= limit:
+                continue
+            sid = server.manager.sid_from_eio_sid(eio_sid, namespace)
+            if sid is None or sid not in conns:
+                continue  # not ours: the host's other namespaces are left alone
+            log.warning("slow consumer: dropping sid=%s with %d packets queued", sid, queue.qsize())
+            if metrics is not None:
+                metrics.kicked.labels("slow").inc()
+            try:
+                sock.close(wait=False, abort=True)
+            except Exception:
+                log.exception("closing slow consumer sid=%s failed", sid)
+
+
+def keep_presence(presence: Any, runtime: Any, announce: Callable[[str, list[Any]], None]) -> None:
+    """Shared presence: heartbeat, and announce notes whose members died with their process."""
+    while True:
+        runtime.sleep(presence.beat)
+        presence.heartbeat()
+        for note, peers in presence.reap():
+            announce(note, peers)
+
+
+def expire_deferred(pending: deque[DeferredAck], committer: Any, runtime: Any) -> None:
+    """Answer the committer's timeout error for deferred acks the store has not settled in time."""
+    while True:
+        runtime.sleep(min(1.0, committer.timeout / 2))
+        deadline = time.monotonic() - committer.timeout
+        while pending and (pending[0].settled or pending[0].queued_at < deadline):  # queue order
+            first = pending.popleft()
+            if not first.settled:
+                first.expire(committer.timed_out())
+
+
+def expire_links(conns: Mapping[str, Any], runtime: Any, expired: Callable[[Any], None]) -> None:
+    """Drop connections whose share link expired while they were idle (events check it themselves)."""
+    while True:
+        runtime.sleep(1.0)
+        now = time.time()
+        for conn in list(conns.values()):
+            if conn.expires is not None and now >= conn.expires:
+                expired(conn)
