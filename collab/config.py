@@ -26,6 +26,7 @@ DEFAULTS: dict[str, Any] = {
     "COLLAB_MESSAGE_QUEUE_CHANNEL": "flask-socketio",
     "COLLAB_PRESENCE_URL": None,
     "COLLAB_CORS_ORIGINS": None,
+    "COLLAB_ALLOWED_HOSTS": None,
     "COLLAB_PING_INTERVAL": 25.0,
     "COLLAB_PING_TIMEOUT": 20.0,
     "COLLAB_MAX_MESSAGE_BYTES": 1_000_000,
@@ -41,6 +42,8 @@ DEFAULTS: dict[str, Any] = {
     "COLLAB_RATE_OPS_BURST": 1000,
     "COLLAB_RATE_VOLATILE": 60.0,
     "COLLAB_RATE_VOLATILE_BURST": 120,
+    "COLLAB_RATE_JOINS": 5.0,
+    "COLLAB_RATE_JOINS_BURST": 30,
     "COLLAB_FLOOD_LIMIT": 200,
     "COLLAB_FLOOD_WINDOW": 10.0,
     "COLLAB_MAX_CONNECTIONS_PER_IP": 256,
@@ -75,6 +78,8 @@ def _coerce(key: str, raw: str) -> Any:
         return int(raw)
     if isinstance(default, float):
         return float(raw)
+    if key == "COLLAB_ALLOWED_HOSTS":
+        return [h.strip().lower() for h in raw.split(",") if h.strip()] or None
     if key == "COLLAB_CORS_ORIGINS":
         return [o.strip() for o in raw.split(",") if o.strip()] if raw.strip() != "*" else "*"
     return raw or None

@@ -21,7 +21,7 @@ from typing import Any
 
 from . import protocol
 from .errors import CollabError
-from .model import OpRequest
+from .model import OpRequest, room_of
 from .store import open_store
 
 
@@ -67,7 +67,9 @@ class Pusher:
         for req in reqs:
             assert req.op is not None
             if not req.duplicate:
-                self._emitter.emit(req.kind, {"note": req.note, **req.op}, to=req.note, namespace=self.namespace)
+                self._emitter.emit(
+                    req.kind, {"note": req.note, **req.op}, to=room_of(req.note), namespace=self.namespace
+                )
         return [req.op["seq"] for req in reqs if req.op is not None]
 
     def close(self) -> None:

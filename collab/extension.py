@@ -30,6 +30,7 @@ from .config import DEFAULTS
 from .errors import CollabError, ConfigError, Forbidden, NotFound
 from .metrics import Metrics
 from .namespace import Connection, NotesNamespace
+from .packets import CollabPacket
 from .presence import Presence
 from .protocol import Auth
 from .roles import ROLES
@@ -320,6 +321,7 @@ class Collab:
             ping_interval=float(config["COLLAB_PING_INTERVAL"]),
             ping_timeout=float(config["COLLAB_PING_TIMEOUT"]),
             json=_json,
+            serializer=CollabPacket,  # malformed events are refused, not tracebacks
             # Each connection's events run inline, in its own reader: in arrival order, and
             # without a task per event. Connections still run concurrently.
             async_handlers=False,

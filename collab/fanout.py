@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import _wswriter
-from .model import OpRequest
+from .model import OpRequest, room_of
 
 log = logging.getLogger("collab.socket")
 
@@ -63,7 +63,7 @@ class Fanout:
         for req in batch:
             if req.op is None or req.duplicate:
                 continue
-            emit(req.kind, {"note": req.note, **req.op}, room=req.note, skip_sid=req.context)
+            emit(req.kind, {"note": req.note, **req.op}, room=room_of(req.note), skip_sid=req.context)
             if metrics is not None:
                 metrics.ops.labels(req.kind).inc()
                 metrics.broadcast_seconds.observe(time.monotonic() - req.received)

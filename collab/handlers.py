@@ -32,6 +32,7 @@ class Connection:
     ops: TokenBucket
     volatile: TokenBucket
     flood: FloodGuard
+    joins: TokenBucket
     ip: str = ""
     identity: Any = None
     token: str | None = None
@@ -55,6 +56,7 @@ class Connection:
             ops=TokenBucket(settings.rate_ops, settings.rate_ops_burst, now),
             volatile=TokenBucket(settings.rate_volatile, settings.rate_volatile_burst, now),
             flood=FloodGuard(settings.flood_limit, settings.flood_window),
+            joins=TokenBucket(settings.rate_joins, settings.rate_joins_burst, now),
             **extra,
         )
 

@@ -9,6 +9,12 @@ from typing import Any
 from .errors import CollabError
 
 
+def room_of(note: str) -> str:
+    """The Socket.IO room of a note. Prefixed: every connection is also in a room named after its
+    own sid, and a note id may look like one (joining it must not reach that connection)."""
+    return "note:" + note
+
+
 def iso_utc(ts: float) -> str:
     """ISO 8601 UTC with milliseconds and a ``Z``: ``2026-11-21T06:22:05.123Z``."""
     d = _dt.datetime.fromtimestamp(ts, _dt.timezone.utc)

@@ -31,12 +31,14 @@ import flask_socketio
 from flask import request
 from socketio.exceptions import ConnectionRefusedError as SioConnectionRefused
 
-from . import _json, handlers, ops, protocol, watchdogs
+from . import _json, handlers, hosts, ops, protocol, watchdogs
 from .acks import DONE, DeferredAck, hook_deferred_acks
 from .errors import BadRequest, CollabError, Forbidden, InternalError, NotFound, RateLimited
 from .fanout import Fanout
 from .handlers import Connection
-from .model import OpRequest
+from .limits import TokenBucket
+from .model import OpRequest, room_of
+from .packets import MALFORMED
 from .presence import Peer, Presence, default_color
 from .roles import ROLES
 from .settings import RealtimeSettings
@@ -45,6 +47,11 @@ from .store.base import Store
 __all__ = ["ROLES", "Access", "Connection", "NotesNamespace"]
 
 log = logging.getLogger("collab.socket")
+
+#: An address may join this many times as often as one connection (a whole office behind one NAT).
+JOINS_PER_ADDRESS = 20
+#: Refusals of one connection per flood window logged at info (the rest at debug).
+LOGGED_REFUSALS = 10
 
 
 class Access(Protocol):
@@ -98,6 +105,8 @@ class NotesNamespace(flask_socketio.Namespace):
         self.metrics = metrics
         self.conns: dict[str, Connection] = {}
         self.per_ip: dict[str, int] = {}
+        #: joins allowed per client address (all its connections together)
+        self.ip_joins: dict[str, TokenBucket] = {}
         self._watchdog: Any = None
         self._presence_loop: Any = None
         self._fanout: Fanout | None = None
@@ -147,6 +156,8 @@ class NotesNamespace(flask_socketio.Namespace):
         settings = self.settings
         ip = self._client_ip()
         try:
+            if not hosts.allowed(request.environ.get("HTTP_HOST"), settings.allowed_hosts):
+                raise Forbidden("this host name is not served here; connect to the server's own name")
             parsed = protocol.auth(auth)
             limit = settings.max_connections_per_ip
             if limit and self.per_ip.get(ip, 0) >= limit:
@@ -217,6 +228,7 @@ class NotesNamespace(flask_socketio.Namespace):
             self.per_ip[conn.ip] = left
         else:
             self.per_ip.pop(conn.ip, None)
+            self.ip_joins.pop(conn.ip, None)
         for note in list(conn.notes):
             self._announce_leave(note, conn)
         log.info("disconnect sid=%s reason=%s", sid, reason)
@@ -244,6 +256,8 @@ class NotesNamespace(flask_socketio.Namespace):
             if prev is not None and not prev.is_set():
                 prev.wait(self.settings.store_timeout)
             handler = self._handlers.get(event)
+            if event == MALFORMED:
+                return self._refusal(event, conn, BadRequest(str(data)))
             if handler is None:
                 return BadRequest(f"unknown event {event!r:.80}; see docs/protocol.md for the events").to_ack()
             if event == "join":
@@ -259,8 +273,7 @@ class NotesNamespace(flask_socketio.Namespace):
                 ack = InternalError("this connection is not registered; reconnect").to_ack()
             if self.metrics is not None:
                 self.metrics.event(event, ack)
-            refused = isinstance(ack, dict) and ack.get("error", {}).get("code") == "rate_limited"
-            if refused and conn.flood.refused(time.monotonic()):
+            if ack.get("ok") is False and conn.flood.refused(time.monotonic()):  # every refusal counts
                 log.warning("flood: dropping sid=%s ip=%s", sid, conn.ip)
                 self.kick(sid, RateLimited("too many refused events; slow down before reconnecting"), "flood")
             return ack
@@ -295,15 +308,21 @@ class NotesNamespace(flask_socketio.Namespace):
     # -- helpers -------------------------------------------------------------------
     def _in_room(self, sid: str, note: str) -> bool:
         rooms = self.socketio.server.manager.rooms.get(self.namespace, {})  # type: ignore[union-attr]
-        return sid in rooms.get(note, ())
+        return sid in rooms.get(room_of(note), ())
 
     @staticmethod
     def _refusal(event: str, conn: Connection, exc: CollabError) -> dict[str, Any]:
-        """The failed ack of ``exc``, logged (``internal`` as an error, a contract refusal as info)."""
+        """The failed ack of ``exc``, logged (``internal`` as an error, a contract refusal as info).
+
+        A connection that keeps being refused is logged at info for its first
+        :data:`LOGGED_REFUSALS` refusals of a flood window only, then at debug:
+        a flood does not flood the log too.
+        """
         if exc.code == "internal":
-            log.error("event %s sid=%s failed: %s", event, conn.sid, exc.message)
+            log.error("event %r sid=%s failed: %s", event, conn.sid, exc.message)
         else:
-            log.info("event %s sid=%s refused code=%s: %s", event, conn.sid, exc.code, exc.message)
+            level = logging.INFO if conn.flood.count < LOGGED_REFUSALS else logging.DEBUG
+            log.log(level, "event %r sid=%s refused code=%s: %r", event, conn.sid, exc.code, exc.message)
         return exc.to_ack()
 
     def _commit(self, conn: Connection, req: OpRequest, mine: Any) -> dict[str, Any] | DeferredAck:
@@ -346,11 +365,11 @@ class NotesNamespace(flask_socketio.Namespace):
         return ack
 
     def _announce(self, note: str, peers: list[Any]) -> None:
-        self.emit("presence", {"note": note, "peers": peers}, room=note)
+        self.emit("presence", {"note": note, "peers": peers}, room=room_of(note))
 
     def _announce_leave(self, note: str, conn: Connection) -> None:
         conn.notes.pop(note, None)
-        self.leave_room(conn.sid, note)
+        self.leave_room(conn.sid, room_of(note))
         peers = self.presence.remove(note, conn.sid)
         if peers is not None:
             self._announce(note, peers)
@@ -358,6 +377,14 @@ class NotesNamespace(flask_socketio.Namespace):
 
     # -- events -------------------------------------------------------------------
     def _join(self, conn: Connection, data: Any, mine: Any) -> dict[str, Any]:
+        now = time.monotonic()
+        by_ip = self.ip_joins.get(conn.ip)
+        if by_ip is None:
+            s = self.settings
+            k = JOINS_PER_ADDRESS
+            by_ip = self.ip_joins[conn.ip] = TokenBucket(s.rate_joins * k, s.rate_joins_burst * k, now)
+        if not conn.joins.take(now) or not by_ip.take(now):
+            raise RateLimited(f"more than {conn.joins.rate:g} joins/s; wait a moment and retry")
         note = protocol.target_note(data, "join")
         role = self.access.authorize_socket(conn, note)
         if role is None:
@@ -366,7 +393,7 @@ class NotesNamespace(flask_socketio.Namespace):
         fresh = note not in conn.notes
         # Enter the room before reading, so no op committed meanwhile is missed:
         # such ops may reach the client before this ack; it keeps those above `seq`.
-        self.enter_room(conn.sid, note)
+        self.enter_room(conn.sid, room_of(note))
         read = functools.partial(
             self.store.join,
             note,
@@ -380,11 +407,11 @@ class NotesNamespace(flask_socketio.Namespace):
             st = self.access.blocking(read)
         except BaseException:
             if fresh:
-                self.leave_room(conn.sid, note)
+                self.leave_room(conn.sid, room_of(note))
             raise
         if st is None:
             if fresh:
-                self.leave_room(conn.sid, note)
+                self.leave_room(conn.sid, room_of(note))
             if plan.epoch is not None:
                 raise NotFound(
                     f"note {note!r} was deleted (it no longer has epoch {plan.epoch!r:.40}); start a new note"
@@ -448,12 +475,12 @@ class NotesNamespace(flask_socketio.Namespace):
 
     def _cursor(self, conn: Connection, data: Any, mine: Any) -> dict[str, Any]:
         note, relay = handlers.cursor(conn, data, time.monotonic())
-        self.emit("cursor", relay, room=note, skip_sid=conn.sid)
+        self.emit("cursor", relay, room=room_of(note), skip_sid=conn.sid)
         return protocol.ok()
 
     def _draft(self, conn: Connection, data: Any, mine: Any) -> dict[str, Any]:
         note, relay = handlers.draft(conn, data, self.settings, time.monotonic())
-        self.emit("draft", relay, room=note, skip_sid=conn.sid)
+        self.emit("draft", relay, room=room_of(note), skip_sid=conn.sid)
         return protocol.ok()
 
     def _profile(self, conn: Connection, data: Any, mine: Any) -> dict[str, Any]:
@@ -476,15 +503,15 @@ class NotesNamespace(flask_socketio.Namespace):
 
     def note_renamed(self, note: str, title: str) -> None:
         """Tell a note's members its new title (event ``renamed``)."""
-        self.emit("renamed", {"note": note, "title": title}, room=note)
+        self.emit("renamed", {"note": note, "title": title}, room=room_of(note))
 
     def note_deleted(self, note: str) -> None:
         """Tell a note's members it is gone, and take them out of its room."""
-        self.emit("deleted", {"note": note}, room=note)
+        self.emit("deleted", {"note": note}, room=room_of(note))
         for conn in list(self.conns.values()):
             conn.notes.pop(note, None)
         self.presence.drop(note)
-        self.socketio.server.close_room(note, namespace=self.namespace)  # type: ignore[union-attr]
+        self.socketio.server.close_room(room_of(note), namespace=self.namespace)  # type: ignore[union-attr]
 
     def kick(self, sid: str, error: CollabError, reason: str) -> None:
         """Send ``error`` to a connection, then drop it (flooding, revoked access)."""

@@ -21,6 +21,8 @@ class RealtimeSettings:
     rate_ops_burst: float
     rate_volatile: float
     rate_volatile_burst: float
+    rate_joins: float
+    rate_joins_burst: float
     flood_limit: int
     flood_window: float
     max_connections_per_ip: int
@@ -28,6 +30,7 @@ class RealtimeSettings:
     max_queued_packets: int
     max_in_flight: int
     store_timeout: float
+    allowed_hosts: tuple[str, ...] | None = None
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> RealtimeSettings:
@@ -41,6 +44,8 @@ class RealtimeSettings:
             rate_ops_burst=float(config["COLLAB_RATE_OPS_BURST"]),
             rate_volatile=float(config["COLLAB_RATE_VOLATILE"]),
             rate_volatile_burst=float(config["COLLAB_RATE_VOLATILE_BURST"]),
+            rate_joins=float(config["COLLAB_RATE_JOINS"]),
+            rate_joins_burst=float(config["COLLAB_RATE_JOINS_BURST"]),
             flood_limit=int(config["COLLAB_FLOOD_LIMIT"]),
             flood_window=float(config["COLLAB_FLOOD_WINDOW"]),
             max_connections_per_ip=int(config["COLLAB_MAX_CONNECTIONS_PER_IP"] or 0),
@@ -48,4 +53,5 @@ class RealtimeSettings:
             max_queued_packets=int(config["COLLAB_MAX_QUEUED_PACKETS"] or 0),
             max_in_flight=int(config["COLLAB_MAX_OPS_IN_FLIGHT"]),
             store_timeout=float(config["COLLAB_STORE_TIMEOUT"]),
+            allowed_hosts=tuple(config["COLLAB_ALLOWED_HOSTS"]) if config.get("COLLAB_ALLOWED_HOSTS") else None,
         )

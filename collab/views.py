@@ -11,7 +11,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
-from . import protocol, roles
+from . import hosts, protocol, roles
 from .errors import BadRequest, CollabError, Forbidden, NotFound, TooLarge, UnsupportedMediaType
 
 _ROOT = Path(__file__).resolve().parent
@@ -43,6 +43,7 @@ def make_blueprint(url_prefix: str) -> Blueprint:
     bp.add_url_rule("/api/notes/<name>/share", "share_note", share_note, methods=["POST"])
     bp.add_url_rule("/healthz", "healthz", healthz)
     bp.add_url_rule("/metrics", "metrics", metrics)
+    bp.before_request(allowed_host)
     bp.before_request(same_origin_writes)
     bp.before_request(cap_body_size)
     bp.after_request(security_headers)
@@ -102,6 +103,13 @@ def same_origin_writes() -> None:
     raise Forbidden(f"cross-site request from {origin} refused; add it to COLLAB_CORS_ORIGINS to allow it")
 
 
+def allowed_host() -> None:
+    """Requests whose ``Host`` is not in ``COLLAB_ALLOWED_HOSTS`` (when set) are refused with 400."""
+    patterns = _state().config["COLLAB_ALLOWED_HOSTS"]
+    if patterns and not hosts.allowed(request.host, patterns):
+        raise BadRequest(f"host {request.host!r:.80} is not served here; add it to COLLAB_ALLOWED_HOSTS")
+
+
 def cap_body_size() -> None:
     """Bodies of collab's routes are at most ``COLLAB_MAX_MESSAGE_BYTES`` (413 ``too_large`` beyond).
 
@@ -123,8 +131,8 @@ def _json_body(required: bool) -> dict[str, Any]:
         raise UnsupportedMediaType("the body must be JSON: set Content-Type: application/json")
     try:
         data = request.get_json(force=True)
-    except HTTPException:
-        raise BadRequest("the body is not valid JSON") from None
+    except (HTTPException, ValueError, RecursionError):  # RecursionError: nested past the parser's limit
+        raise BadRequest("the body is not valid JSON (or nests too deep)") from None
     if not isinstance(data, dict):
         raise BadRequest("the body must be a JSON object")
     return data

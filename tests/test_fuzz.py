@@ -53,6 +53,8 @@ GENEROUS = {
     "COLLAB_RATE_VOLATILE": "100000",
     "COLLAB_RATE_VOLATILE_BURST": "100000",
     "COLLAB_FLOOD_LIMIT": "1000000",
+    "COLLAB_RATE_JOINS": "100000",
+    "COLLAB_RATE_JOINS_BURST": "100000",
     # a long-polling client refused at connect sometimes waits for its pending GET, which the
     # server answers at the latest with its next ping: keep that wait short
     "COLLAB_PING_INTERVAL": "4",

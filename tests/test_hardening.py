@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+import requests
 import socketio
 
 from collab.access import ShareLinks
@@ -71,3 +73,109 @@ def test_a_share_link_opens_its_own_note_and_no_other(tmp_path: Path) -> None:
             assert p.call("join", {"note": "missing"})["error"]["code"] == "not_found"  # and it creates nothing
         finally:
             p.close()
+
+
+def test_joining_a_note_named_like_a_peer_id_reaches_no_peer(server: ServerProcess) -> None:
+    victim, attacker = Peer(server.url), Peer(server.url)
+    try:
+        assert victim.call("join", {"note": "victims-note"})["ok"]
+        ack = attacker.call("join", {"note": victim.sid})  # a valid note id that is also a Socket.IO room
+        assert ack["ok"] and ack["strokes"] == []
+        assert attacker.call("stroke", stroke(victim.sid, "x"))["ok"]
+        assert attacker.call("cursor", {"note": victim.sid, "x": 1, "y": 1})["ok"]
+        time.sleep(0.3)
+        assert victim.got["stroke"] == [] and victim.got["cursor"] == []  # nothing leaked into the victim's room
+        assert victim.sio.connected
+    finally:
+        victim.close()
+        attacker.close()
+
+
+def raw_event(sio: socketio.Client, encoded: str) -> None:
+    """Send one EVENT packet as written (``42/notes,<id><json>``), bypassing the client's encoder."""
+    sio.eio.send(encoded)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"event": "join"}',  # an event name that is an object
+        "[42]",
+        "[]",
+        '[null, {"note": "n"}]',
+        "[" * 5000 + "]" * 5000,  # nested past any parser's limit
+        '["stroke", {"note": "n", "x": ' + "9" * 5000 + "}]",  # a 5,000-digit integer
+        '["stroke", {"note": "n"',  # cut short
+    ],
+    ids=["object-name", "number-name", "empty", "null-name", "deep", "huge-int", "truncated"],
+)
+def test_malformed_events_are_refused_as_bad_request_and_the_connection_lives(server: ServerProcess, body: str) -> None:
+    p = Peer(server.url)
+    neighbour = Peer(server.url)
+    try:
+        assert neighbour.call("join", {"note": "calm"})["ok"]
+        answers: list = []
+        ack_id = p.sio._generate_ack_id("/notes", lambda *a: answers.append(a))
+        raw_event(p.sio, f"2/notes,{ack_id}" + body)
+        assert p.wait_until(lambda: bool(answers), timeout=10), "no ack for a malformed event"
+        (ack,) = answers[0]
+        assert ack["ok"] is False and ack["error"]["code"] == "bad_request"
+        assert p.call("join", {"note": "after"})["ok"]  # still connected and served
+        assert neighbour.call("stroke", stroke("calm", "fine"))["ok"]
+        assert "Traceback" not in server.log_path.read_text()
+    finally:
+        p.close()
+        neighbour.close()
+
+
+def test_joins_are_rate_limited_and_a_flood_of_refusals_drops_the_sender(tmp_path: Path) -> None:
+    env = {
+        "COLLAB_RATE_JOINS": "2",
+        "COLLAB_RATE_JOINS_BURST": "5",
+        "COLLAB_FLOOD_LIMIT": "30",
+        "COLLAB_MAX_NOTES": "1000",
+    }
+    with ServerProcess(tmp_path, env=env) as srv:
+        attacker, neighbour = Peer(srv.url), Peer(srv.url)
+        try:
+            assert neighbour.call("join", {"note": "calm"})["ok"]
+            codes = [attacker.call("join", {"note": f"spam-{i}"}).get("error", {}).get("code") for i in range(12)]
+            assert codes[:5] == [None] * 5 and set(codes[6:]) == {"rate_limited"}
+            assert len(requests.get(f"{srv.url}/api/notes", timeout=5).json()) <= 7  # not one note per join
+            # refusals of any kind count: drafts to a note it has not joined, sent as fast as it can
+            big = {"note": "nowhere", "id": "d", "color": "#000", "width": 1, "points": [[0, 0]] * 5000}
+            for _ in range(60):
+                if not attacker.sio.connected:
+                    break
+                try:
+                    attacker.emit("draft", big)
+                except socketio.exceptions.SocketIOError:
+                    break
+            assert attacker.wait_until(lambda: not attacker.sio.connected, timeout=10)
+            assert attacker.got["error"] and attacker.got["error"][0]["code"] == "rate_limited"
+            assert neighbour.call("stroke", stroke("calm", "fine"))["ok"]  # the neighbour is served throughout
+            log = srv.log_path.read_text()
+            assert log.count("refused code=") < 40  # a flood of refusals does not flood the log
+        finally:
+            attacker.close()
+            neighbour.close()
+
+
+def test_a_host_not_in_allowed_hosts_is_refused_for_requests_and_sockets(tmp_path: Path) -> None:
+    with ServerProcess(tmp_path, env={"COLLAB_ALLOWED_HOSTS": "127.0.0.1, .example.test"}) as srv:
+        assert requests.get(f"{srv.url}/api/notes", timeout=5).status_code == 200
+        ok = requests.get(f"{srv.url}/api/notes", headers={"Host": "notes.example.test:8080"}, timeout=5)
+        assert ok.status_code == 200
+        rebound = requests.get(f"{srv.url}/api/notes", headers={"Host": "attacker.example"}, timeout=5)
+        assert rebound.status_code == 400 and rebound.json()["error"]["code"] == "bad_request"
+        evil = socketio.Client(reconnection=False)
+        refusals: list = []
+        evil.on("connect_error", refusals.append, namespace="/notes")
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            evil.connect(srv.url, namespaces=["/notes"], transports=["polling"], headers={"Host": "attacker.example"})
+        assert refusals and refusals[-1]["code"] == "forbidden"
+        good = Peer(srv.url)
+        try:
+            assert good.call("join", {"note": "n"})["ok"]
+        finally:
+            good.close()

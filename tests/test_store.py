@@ -291,3 +291,14 @@ def test_sqlite_commits_share_one_connection_and_recover_from_a_lock(tmp_path: P
         assert state is not None and [x["id"] for x in state.strokes] == ["a", "b", "c"]
     finally:
         s.close()
+
+
+def test_one_op_the_database_refuses_fails_alone_and_its_batch_commits(store: Store) -> None:
+    """Validation keeps such values out; should one get through, its neighbours are not failed with it."""
+    store.create("n", "N")
+    store.create("m", "M")
+    poison = "bad\ud800\x00"  # a lone surrogate (SQLite cannot bind it) and NUL (PostgreSQL text refuses it)
+    reqs = apply(store, op("n", sid="a"), op("m", sid=poison), op("m", sid="b"), op("n", sid="c"))
+    assert [r.op["seq"] if r.op else r.error.code for r in reqs] == [1, "internal", 1, 2]  # type: ignore[union-attr]
+    st = store.join("m", None, None)
+    assert st is not None and [s["id"] for s in st.strokes] == ["b"]  # type: ignore[union-attr]

@@ -56,7 +56,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
 
 from .. import _json, ops
 from ..errors import CollabError, ConfigError, NotFound, StoreUnavailable, TooLarge
@@ -336,14 +336,27 @@ class SQLStore(Store):
             else:
                 with self._write() as conn:
                     outcome = self._apply(conn, batch)
-        except self._db_errors as exc:  # the hot path's raw cursor raises the driver's own errors
-            log.error("store: batch of %d ops failed: %s", len(batch), exc)
+        except Exception as exc:  # noqa: BLE001 - the driver's own errors too (raw cursor), and bad values
+            if len(batch) > 1 and not self._outage(exc):
+                # one op the database refuses must not fail its neighbours: commit them one by one
+                log.warning("store: a batch of %d ops failed (%s); committing them one by one", len(batch), exc)
+                for req in batch:
+                    self.apply([req])
+                return
+            log.error("store: %s of %d ops failed: %s: %s", "batch" if len(batch) > 1 else "op", len(batch),
+                      exc.__class__.__name__, exc)  # fmt: skip
             for req in batch:
                 req.op, req.duplicate = None, False
                 req.error = StoreUnavailable("the database refused the write; the op was not stored, retry")
             return
         for req, (op, dup, err) in zip(batch, outcome, strict=True):
             req.op, req.duplicate, req.error = op, dup, err
+
+    def _outage(self, exc: Exception) -> bool:
+        """Whether ``exc`` says the database is unreachable or busy (then every op would fail alike)."""
+        dbapi = self.engine.dialect.loaded_dbapi
+        outages = (OperationalError, InterfaceError, dbapi.OperationalError, dbapi.InterfaceError)
+        return isinstance(exc, outages)
 
     def _apply_held(self, batch: Sequence[OpRequest]) -> list[tuple[Any, bool, Any]]:
         """SQLite: commit ``batch`` on the committer's own connection, kept between batches.
