@@ -183,13 +183,14 @@ class NotesNamespace(flask_socketio.Namespace):
         conn.in_room = functools.partial(self._in_room, sid)
         self.conns[sid] = conn
         self.per_ip[ip] = self.per_ip.get(ip, 0) + 1
-        if self._watchdog is None and settings.max_queued_packets:
+        if self._watchdog is None and (settings.max_queued_packets or settings.max_queued_bytes):
             self._watchdog = self.runtime.spawn(
                 watchdogs.watch_slow_consumers,
                 self.socketio.server,  # type: ignore[union-attr]
                 self.namespace,
                 self.conns,
                 settings.max_queued_packets,
+                settings.max_queued_bytes,
                 self.runtime,
                 self.metrics,
             )
@@ -385,6 +386,7 @@ class NotesNamespace(flask_socketio.Namespace):
             by_ip = self.ip_joins[conn.ip] = TokenBucket(s.rate_joins * k, s.rate_joins_burst * k, now)
         if not conn.joins.take(now) or not by_ip.take(now):
             raise RateLimited(f"more than {conn.joins.rate:g} joins/s; wait a moment and retry")
+        self._check_reading(conn)
         note = protocol.target_note(data, "join")
         role = self.access.authorize_socket(conn, note)
         if role is None:
@@ -433,6 +435,15 @@ class NotesNamespace(flask_socketio.Namespace):
             self._announce(note, peers)
             self.access.signal("member_joined", note=note, peer=conn.peer, role=role)
         return ack
+
+    def _check_reading(self, conn: Connection) -> None:
+        """A join sends the whole note: first drop a connection that does not read what it was sent."""
+        server = self.socketio.server  # type: ignore[union-attr]
+        sock = server.eio.sockets.get(server.manager.eio_sid_from_sid(conn.sid, self.namespace))
+        why = watchdogs.overloaded(sock, self.settings.max_queued_packets, self.settings.max_queued_bytes)
+        if why is not None:
+            watchdogs.drop_slow(sock, conn.sid, why, self.metrics)
+            raise RateLimited("you are not reading what the server sends; reconnect and read")
 
     def _watch_link(self, conn: Connection, note: str) -> None:
         """A role that a share link grants ends when the link expires (see :func:`watchdogs.expire_links`)."""

@@ -28,6 +28,7 @@ class RealtimeSettings:
     max_connections_per_ip: int
     trust_proxy: bool
     max_queued_packets: int
+    max_queued_bytes: int
     max_in_flight: int
     store_timeout: float
     allowed_hosts: tuple[str, ...] | None = None
@@ -51,6 +52,7 @@ class RealtimeSettings:
             max_connections_per_ip=int(config["COLLAB_MAX_CONNECTIONS_PER_IP"] or 0),
             trust_proxy=bool(config["COLLAB_TRUST_PROXY"]),
             max_queued_packets=int(config["COLLAB_MAX_QUEUED_PACKETS"] or 0),
+            max_queued_bytes=int(config["COLLAB_MAX_QUEUED_BYTES"] or 0),
             max_in_flight=int(config["COLLAB_MAX_OPS_IN_FLIGHT"]),
             store_timeout=float(config["COLLAB_STORE_TIMEOUT"]),
             allowed_hosts=tuple(config["COLLAB_ALLOWED_HOSTS"]) if config.get("COLLAB_ALLOWED_HOSTS") else None,

@@ -17,32 +17,71 @@ from .acks import DeferredAck
 log = logging.getLogger("collab.socket")
 
 
+def queued_bytes(sock: Any) -> int:
+    """About how many bytes wait in an Engine.IO socket's queue (encoded packets and raw frames)."""
+    queue = getattr(sock, "queue", None)
+    if queue is None or not queue.qsize():
+        return 0
+    total = 0
+    for item in list(getattr(queue, "queue", ())):  # gevent's and the standard library's queues keep a deque
+        data = getattr(item, "data", None)
+        if isinstance(data, (str, bytes, bytearray)):
+            total += len(data)
+    return total
+
+
+def overloaded(sock: Any, max_packets: int, max_bytes: int) -> str | None:
+    """Why a socket's queue is past its bounds (packets or bytes), or ``None``."""
+    queue = getattr(sock, "queue", None)
+    if queue is None:
+        return None
+    packets = queue.qsize()
+    if max_packets and packets > max_packets:
+        return f"{packets} packets queued"
+    if max_bytes and packets:
+        size = queued_bytes(sock)
+        if size > max_bytes:
+            return f"{size:,} bytes queued"
+    return None
+
+
+def drop_slow(sock: Any, sid: str, why: str, metrics: Any = None) -> None:
+    """Close a connection that stopped reading; it catches up with ``join since`` when it comes back."""
+    log.warning("slow consumer: dropping sid=%s with %s", sid, why)
+    if metrics is not None:
+        metrics.kicked.labels("slow").inc()
+    try:
+        sock.close(wait=False, abort=True)
+    except Exception:
+        log.exception("closing slow consumer sid=%s failed", sid)
+
+
 def watch_slow_consumers(
-    server: Any, namespace: str, conns: Mapping[str, Any], limit: int, runtime: Any, metrics: Any = None
+    server: Any,
+    namespace: str,
+    conns: Mapping[str, Any],
+    max_packets: int,
+    max_bytes: int,
+    runtime: Any,
+    metrics: Any = None,
 ) -> None:
-    """Drop connections whose unsent packets pile up past ``limit`` (a client that stopped reading).
+    """Drop connections whose unsent packets pile up past ``max_packets`` or ``max_bytes``.
 
     Broadcasts never wait for a reader (what its socket does not take is
     queued), so a slow reader never delays its room; this bounds the memory
-    its queue may take. The client catches up with ``join since`` when it
-    reconnects.
+    its queue may take, counted in packets and in bytes (one join ack of a
+    big note is one packet of megabytes).
     """
     while True:
         runtime.sleep(1.0)
         for eio_sid, sock in list(server.eio.sockets.items()):
-            queue = getattr(sock, "queue", None)
-            if queue is None or queue.qsize() <= limit:
+            why = overloaded(sock, max_packets, max_bytes)
+            if why is None:
                 continue
             sid = server.manager.sid_from_eio_sid(eio_sid, namespace)
             if sid is None or sid not in conns:
                 continue  # not ours: the host's other namespaces are left alone
-            log.warning("slow consumer: dropping sid=%s with %d packets queued", sid, queue.qsize())
-            if metrics is not None:
-                metrics.kicked.labels("slow").inc()
-            try:
-                sock.close(wait=False, abort=True)
-            except Exception:
-                log.exception("closing slow consumer sid=%s failed", sid)
+            drop_slow(sock, sid, why, metrics)
 
 
 def keep_presence(presence: Any, runtime: Any, announce: Callable[[str, list[Any]], None]) -> None:

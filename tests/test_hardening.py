@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -179,3 +180,46 @@ def test_a_host_not_in_allowed_hosts_is_refused_for_requests_and_sockets(tmp_pat
             assert good.call("join", {"note": "n"})["ok"]
         finally:
             good.close()
+
+
+def fill(srv: ServerProcess, note: str, strokes: int, points: int = 32) -> None:
+    """Add ``strokes`` items to ``note`` straight through the store (fast)."""
+    from collab.model import OpRequest
+
+    store = open_store(srv.database)
+    try:
+        store.create(note, note)
+        pts = [[i * 10.25, i * 3.5] for i in range(points)]
+        body = {"tool": "pen", "color": "#123456", "width": 2, "points": pts}
+        reqs = [OpRequest(note, "stroke", "filler", body={"id": f"s{i}", **body}) for i in range(strokes)]
+        store.apply(reqs)
+    finally:
+        store.close()
+
+
+def test_a_reader_that_never_reads_big_joins_is_dropped_by_bytes_not_packets(tmp_path: Path) -> None:
+    env = {"COLLAB_MAX_QUEUED_BYTES": "2000000", "COLLAB_MAX_QUEUED_PACKETS": "2000"}
+    with ServerProcess(tmp_path, env=env) as srv:
+        fill(srv, "big", 1000)  # a join ack of ~0.5 MB
+        neighbour = Peer(srv.url)
+        http = requests.Session()
+        try:
+            assert neighbour.call("join", {"note": "calm"})["ok"]
+            base = f"{srv.url}/socket.io/?EIO=4&transport=polling"
+            sid = json.loads(http.get(base, timeout=5).text[1:])["sid"]
+            url = f"{base}&sid={sid}"
+            assert http.post(url, data="40/notes,", timeout=5).ok
+            gone = False
+            for i in range(40):  # join after join, never reading the answers
+                r = http.post(url, data=f'42/notes,{i}["join",{{"note":"big"}}]', timeout=5)
+                if r.status_code != 200:
+                    gone = True
+                    break
+                time.sleep(0.1)
+            assert gone or http.get(url, timeout=5).status_code == 400, (
+                "the server kept queueing for a reader that never reads"
+            )
+            assert "slow consumer: dropping" in srv.log_path.read_text()
+            assert neighbour.call("stroke", stroke("calm", "fine"))["ok"]
+        finally:
+            neighbour.close()
