@@ -28,6 +28,7 @@ from .access import ShareLinks
 from .committer import Committer
 from .config import DEFAULTS
 from .errors import CollabError, ConfigError, Forbidden, NotFound
+from .exports import Exports
 from .metrics import Metrics
 from .namespace import Connection, NotesNamespace
 from .packets import CollabPacket
@@ -70,6 +71,7 @@ class CollabState:
             self.default_role = None
         self.share = ShareLinks(config["COLLAB_SECRET_KEY"] or store.secret(), config["COLLAB_SHARE_MAX_AGE"])
         self.settings = RealtimeSettings.from_config(config)
+        self.exports = Exports(int(config["COLLAB_EXPORT_WORKERS"]), int(config["COLLAB_EXPORT_CACHE_BYTES"]))
         self.metrics: Metrics | None = None
         if config["COLLAB_METRICS"]:
             self.metrics = Metrics(lambda: len(self.namespace.conns), lambda: self.presence.counts()["rooms"])

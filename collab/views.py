@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import hashlib
 import secrets
 from pathlib import Path
 from typing import Any
@@ -11,7 +10,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
-from . import hosts, protocol, roles
+from . import exports, hosts, protocol, roles
 from .errors import BadRequest, CollabError, Forbidden, NotFound, TooLarge, UnsupportedMediaType
 
 _ROOT = Path(__file__).resolve().parent
@@ -62,8 +61,12 @@ def error_body(code: str, message: str, status: int) -> tuple[Response, int]:
 
 
 def collab_error(exc: CollabError) -> tuple[Response, int]:
-    """A :class:`CollabError` as a JSON error response."""
-    return error_body(exc.code, exc.message, exc.http_status)
+    """A :class:`CollabError` as a JSON error response (``Retry-After`` where it says when to)."""
+    resp, status = error_body(exc.code, exc.message, exc.http_status)
+    retry = getattr(exc, "retry_after", None)
+    if retry is not None:
+        resp.headers["Retry-After"] = str(retry)
+    return resp, status
 
 
 _HTTP_CODES = {400: "bad_request", 403: "forbidden", 404: "not_found", 413: "too_large", 429: "rate_limited"}
@@ -240,43 +243,48 @@ def get_note(name: str) -> Response:
     width = _int_arg("width", 16, 4096) if ext == "png" else None
     _require("view", note)
     state = _state()
-    if ext:
-        info = state.blocking(state.store.get, note)
-        if info is None:
-            raise NotFound(f"note {note!r} does not exist")
-        tag = _etag(info, at, ext, width)
-        if request.if_none_match.contains(tag):
-            resp = Response(status=304)
-            resp.set_etag(tag)
-            return resp
-    got = state.blocking(state.store.strokes, note) if at is None else state.blocking(state.store.state_at, note, at)
-    if got is None:
-        raise NotFound(f"note {note!r} does not exist")
-    info, strokes = got
     if not ext:
+        read = (
+            functools.partial(state.store.strokes, note)
+            if at is None
+            else functools.partial(state.store.state_at, note, at)
+        )
+        got = state.blocking(read)
+        if got is None:
+            raise NotFound(f"note {note!r} does not exist")
+        info, strokes = got
         return jsonify({"id": info.id, "title": info.title, "seq": info.seq, "strokes": strokes})
+    info = state.blocking(state.store.get, note)
+    if info is None:
+        raise NotFound(f"note {note!r} does not exist")
+    tag = _etag(info, at, ext, width)
+    if request.if_none_match.contains(tag):
+        resp = Response(status=304)
+        resp.set_etag(tag)
+        return resp
     from . import render
 
     max_points = state.config["COLLAB_MAX_EXPORT_POINTS"]
-    if ext == "svg":
-        body: Any = state.blocking(functools.partial(render.to_svg, strokes, max_points=max_points))
-    else:
-        body = state.blocking(functools.partial(render.to_png, strokes, width=width, max_points=max_points))
+
+    def draw() -> tuple[str, bytes | str]:
+        got = state.store.strokes(note) if at is None else state.store.state_at(note, at)
+        if got is None:
+            raise NotFound(f"note {note!r} does not exist")
+        drawn = _etag(got[0], at, ext, width)  # the note may have moved on since its tag was made
+        if ext == "svg":
+            return drawn, render.to_svg(got[1], max_points=max_points)
+        return drawn, render.to_png(got[1], width=width, max_points=max_points)
+
+    tag, body = state.exports.render(tag, draw, state.blocking)
     resp = Response(body, mimetype=EXPORTS[ext])
-    resp.set_etag(_etag(info, at if at is not None else info.seq, ext, width))
+    resp.set_etag(tag)
     resp.headers["Cache-Control"] = "no-cache"  # revalidate: the note may change any time
     return resp
 
 
 def _etag(info: Any, at: int | None, ext: str, width: int | None) -> str:
     """What an export shows depends on the note's incarnation, the seq drawn, the format and width only."""
-    seq = info.seq if at is None else at
-    raw = f"{info.id}/{info.epoch}/{seq}/{ext}/{width or ''}/{EXPORT_VERSION}".encode()
-    return hashlib.sha256(raw).hexdigest()[:32]
-
-
-#: Bumped when the drawing code changes what an export looks like (old ETags then miss).
-EXPORT_VERSION = 2
+    return exports.etag(info.id, info.epoch, info.seq if at is None else at, ext, width)
 
 
 def rename_note(name: str) -> Response:

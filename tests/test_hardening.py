@@ -13,7 +13,7 @@ import socketio
 from collab.access import ShareLinks
 from collab.store import open_store
 
-from serverproc import ServerProcess
+from serverproc import ServerProcess, fill
 from sioclient import Peer, stroke
 
 
@@ -180,21 +180,6 @@ def test_a_host_not_in_allowed_hosts_is_refused_for_requests_and_sockets(tmp_pat
             assert good.call("join", {"note": "n"})["ok"]
         finally:
             good.close()
-
-
-def fill(srv: ServerProcess, note: str, strokes: int, points: int = 32) -> None:
-    """Add ``strokes`` items to ``note`` straight through the store (fast)."""
-    from collab.model import OpRequest
-
-    store = open_store(srv.database)
-    try:
-        store.create(note, note)
-        pts = [[i * 10.25, i * 3.5] for i in range(points)]
-        body = {"tool": "pen", "color": "#123456", "width": 2, "points": pts}
-        reqs = [OpRequest(note, "stroke", "filler", body={"id": f"s{i}", **body}) for i in range(strokes)]
-        store.apply(reqs)
-    finally:
-        store.close()
 
 
 def test_a_reader_that_never_reads_big_joins_is_dropped_by_bytes_not_packets(tmp_path: Path) -> None:
