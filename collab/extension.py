@@ -34,6 +34,7 @@ from .namespace import Connection, NotesNamespace
 from .packets import CollabPacket
 from .presence import Presence
 from .protocol import Auth
+from .queues import manager_for
 from .roles import ROLES
 from .runtime import ASYNC_MODES, Runtime
 from .settings import RealtimeSettings
@@ -313,11 +314,15 @@ class Collab:
         if mode not in ASYNC_MODES:
             raise ConfigError(f"COLLAB_ASYNC_MODE must be one of {', '.join(ASYNC_MODES)}, got {mode!r}")
         queue = config["COLLAB_MESSAGE_QUEUE"]
+        channel = config["COLLAB_MESSAGE_QUEUE_CHANNEL"]
+        manager = manager_for(queue, channel)  # Redis: one message per committed batch
+        queue_options: dict[str, Any] = (
+            {"client_manager": manager} if manager is not None else {"message_queue": queue, "channel": channel}
+        )
         return SocketIO(
             app,
             async_mode=mode,
-            message_queue=queue,
-            channel=config["COLLAB_MESSAGE_QUEUE_CHANNEL"],
+            **queue_options,
             cors_allowed_origins=config["COLLAB_CORS_ORIGINS"],
             max_http_buffer_size=int(config["COLLAB_MAX_MESSAGE_BYTES"]),
             ping_interval=float(config["COLLAB_PING_INTERVAL"]),

@@ -30,8 +30,12 @@ class Fanout:
         runtime: Any,
         metrics: Any = None,
         signal: Callable[..., None] | None = None,
+        namespace: str = "/notes",
     ) -> None:
         self._emit = emit
+        self._namespace = namespace
+        #: A manager that sends a batch as one message (collab.queues), else None: one emit per op.
+        self._emit_batch = getattr(server.manager, "emit_batch", None)
         self._server = server
         self._runtime = runtime
         self._metrics = metrics
@@ -60,10 +64,16 @@ class Fanout:
 
     def _send(self, batch: Sequence[OpRequest]) -> None:
         metrics, signal, emit = self._metrics, self._signal, self._emit
-        for req in batch:
-            if req.op is None or req.duplicate:
-                continue
-            emit(req.kind, {"note": req.note, **req.op}, room=room_of(req.note), skip_sid=req.context)
+        fresh = [req for req in batch if req.op is not None and not req.duplicate]
+        if self._emit_batch is not None and fresh:
+            self._emit_batch(
+                self._namespace,
+                [(req.kind, {"note": req.note, **req.op}, room_of(req.note), req.context) for req in fresh],  # type: ignore[dict-item]
+            )
+        for req in fresh:
+            assert req.op is not None
+            if self._emit_batch is None:
+                emit(req.kind, {"note": req.note, **req.op}, room=room_of(req.note), skip_sid=req.context)
             if metrics is not None:
                 metrics.ops.labels(req.kind).inc()
                 metrics.broadcast_seconds.observe(time.monotonic() - req.received)
