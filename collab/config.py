@@ -18,6 +18,7 @@ DEFAULTS: dict[str, Any] = {
     "COLLAB_OPLOG_KEEP": 10_000,
     "COLLAB_STORE_TIMEOUT": 15.0,
     "COLLAB_DB_THREADS": 4,
+    "COLLAB_JOIN_CACHE_BYTES": 64_000_000,
     # transport
     "COLLAB_NAMESPACE": "/notes",
     "COLLAB_URL_PREFIX": "",

@@ -298,6 +298,7 @@ class Collab:
             oplog_keep=int(config["COLLAB_OPLOG_KEEP"]),
             max_strokes=config["COLLAB_MAX_STROKES_PER_NOTE"],
             max_points=int(config["COLLAB_MAX_POINTS"]),
+            join_cache_bytes=int(config["COLLAB_JOIN_CACHE_BYTES"]),
             sqlite_synchronous=config["COLLAB_SQLITE_SYNCHRONOUS"],
             sqlite_busy_timeout=float(config["COLLAB_SQLITE_BUSY_TIMEOUT"]),
         )

@@ -76,8 +76,8 @@ class JoinState:
     """What a join reads: the note, and either its strokes or the ops since ``since``."""
 
     note: NoteInfo
-    #: The live items in layer order (each may be an ``orjson.Fragment`` of the encoded item).
-    strokes: list[Any] | None
+    #: The live items in layer order: a list, or (``encoded``) an ``orjson.Fragment`` of the JSON array.
+    strokes: Any
     #: The ops after ``since`` in seq order (each may be an ``orjson.Fragment``).
     ops: list[Any] | None
     reset: bool = False

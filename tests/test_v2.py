@@ -391,3 +391,14 @@ def test_titles_with_lone_surrogates_or_nul_are_refused(server: ServerProcess) -
     for bad in ('"\\ud800"', '"a\\u0000b"', '"line\\nbreak"'):
         r = requests.post(f"{server.url}/api/notes", data='{"title": ' + bad + "}", headers=origin, timeout=5)
         assert r.status_code == 400 and r.json()["error"]["code"] == "bad_request", r.text
+
+
+def test_back_to_back_joins_of_an_unchanged_note_send_the_same_state(peers: Callable[..., Peer], note_id: str) -> None:
+    a = joined(peers, note_id)
+    for n, kind in enumerate(ITEMS):
+        a.call("stroke", {"note": note_id, **item(f"i{n}", kind)})
+    b = peers()
+    first, second = listing(b, note_id), listing(b, note_id)  # the second from the encoded-state cache
+    assert first == second and len(first) == len(ITEMS)
+    a.call("remove", {"note": note_id, "id": "i0"})  # a new seq: the cache is not used
+    assert [s["id"] for s in listing(b, note_id)] == [f"i{n}" for n in range(1, len(ITEMS))]

@@ -30,7 +30,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 import secrets
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -174,6 +176,35 @@ def _note_info(row: Any) -> NoteInfo:
     )
 
 
+class _LRU:
+    """Strings by key, least recently used dropped first past ``max_bytes`` (thread-safe)."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[Any, str] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> str | None:
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: Any, value: str) -> None:
+        if len(value) > self.max_bytes // 2:
+            return  # one note may not take the cache for itself
+        with self._lock:
+            if key in self._items:
+                return
+            self._items[key] = value
+            self._size += len(value)
+            while self._size > self.max_bytes:
+                _, old = self._items.popitem(last=False)
+                self._size -= len(old)
+
+
 @dataclasses.dataclass(slots=True)
 class _Row:
     """One item row a batch loaded or made: whether it is in the table, and whether it changed."""
@@ -195,6 +226,7 @@ class SQLStore(Store):
         sqlite_synchronous: str = "NORMAL",
         sqlite_busy_timeout: float = 5.0,
         pool_size: int = 5,
+        join_cache_bytes: int = 64_000_000,
     ) -> None:
         url = normalize_url(url)
         try:
@@ -217,6 +249,8 @@ class SQLStore(Store):
         #: SQLite: the committer's connection, kept from one batch to the next (see :meth:`_apply_held`).
         #: A list because ``pop`` and ``append`` are atomic: a second concurrent writer opens its own.
         self._writers: list[Any] = []
+        #: Encoded states of recently joined notes (see :meth:`_encoded_state`).
+        self._joins = _LRU(join_cache_bytes)
         #: What a failed database call raises: SQLAlchemy's errors, and the driver's on the raw cursor.
         self._db_errors: tuple[type[Exception], ...] = (SQLAlchemyError, self.engine.dialect.loaded_dbapi.Error)
         self._prepare()
@@ -614,7 +648,25 @@ class SQLStore(Store):
             info = _note_info(row)
             if since is not None and since <= info.seq and since + 1 >= info.log_start:
                 return JoinState(info, None, self._ops_between(conn, note_id, since, None, encoded))
-            return JoinState(info, self._live_items(conn, note_id, encoded), None, reset=since is not None)
+            items = self._encoded_state(conn, info) if encoded and _Fragment is not None else None
+            if items is None:
+                items = self._live_items(conn, note_id, encoded)
+            return JoinState(info, items, None, reset=since is not None)
+
+    def _encoded_state(self, conn: Connection, info: NoteInfo) -> Any:
+        """The note's items as one JSON array (an ``orjson.Fragment``), reused while its seq stays the same.
+
+        The note's epoch and seq name its state exactly (every change is an op),
+        so back-to-back joins of a big note read and join its rows once.
+        """
+        key = (info.id, info.epoch, info.seq)
+        text = self._joins.get(key)
+        if text is None:
+            i = items_t.c
+            rows = conn.execute(select(i.data).where(i.note_id == info.id, i.alive.is_(True)).order_by(i.seq))
+            text = "[" + ",".join(r.data for r in rows) + "]"
+            self._joins.put(key, text)
+        return _Fragment(text)
 
     def _live_items(self, conn: Connection, note_id: str, encoded: bool = False) -> list[Any]:
         i = items_t.c
