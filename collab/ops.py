@@ -88,8 +88,13 @@ def _layer(item: Item) -> int:
 
 
 def item_of(op: Op) -> Item:
-    """The item a ``stroke`` op adds, without the event's ``note``."""
-    return {k: v for k, v in op.items() if k != "note"}
+    """The item a ``stroke`` op adds, without the event's ``note``.
+
+    The op itself when it has no ``note`` (as the store makes them): states
+    never change an item in place (updates and moves make new dicts), so the
+    two may share it.
+    """
+    return {k: v for k, v in op.items() if k != "note"} if "note" in op else op
 
 
 class OpKind:

@@ -445,7 +445,9 @@ class SQLStore(Store):
         self._q_lock = (
             "SELECT id, seq, stroke_count, log_start FROM collab_notes WHERE id IN ({}) ORDER BY id" + self.d.lock_rows
         )
-        self._q_rows = "SELECT note_id, item_id, alive, data FROM collab_items WHERE note_id = {} AND item_id IN ({})"
+        self._q_rows = (
+            "SELECT note_id, item_id, alive, data FROM collab_items WHERE note_id IN ({}) AND item_id IN ({})"
+        )
         self._u_clear = f"UPDATE collab_items SET alive = {ph} WHERE note_id = {ph} AND alive = {ph}"
         self._i_item = f"INSERT INTO collab_items (note_id, item_id, seq, peer, alive, data) VALUES ({six})"
         self._u_item = f"UPDATE collab_items SET alive = {ph}, data = {ph} WHERE note_id = {ph} AND item_id = {ph}"
@@ -466,22 +468,23 @@ class SQLStore(Store):
             cur.close()
 
     def _load(self, cur: Any, batch: Sequence[OpRequest], notes: set[str]) -> dict[str, tuple[ops.NoteState, dict]]:
-        """The rows of every item id the batch names, per note: a partial :class:`~collab.ops.NoteState`."""
-        wanted: dict[str, set[str]] = {}
-        for req in batch:
-            if req.note in notes:
-                wanted.setdefault(req.note, set()).update(ops.KINDS[req.kind].ids(req.body))
-        out: dict[str, tuple[ops.NoteState, dict]] = {}
-        for note_id in notes:
-            state, rows = ops.NoteState(), dict[str, _Row]()
-            out[note_id] = (state, rows)
-            ids = sorted(wanted.get(note_id, ()))
-            for i in range(0, len(ids), _IN_CHUNK):
-                chunk = ids[i : i + _IN_CHUNK]
-                cur.execute(self._q_rows.format(self._ph, self._in(chunk)), [note_id, *chunk])
-                for _, item_id, alive, data in cur.fetchall():
-                    (state.items if alive else state.removed)[item_id] = _loads(data)
-                    rows[item_id] = _Row(stored=True)
+        """The rows of every item id the batch names, per note: a partial :class:`~collab.ops.NoteState`.
+
+        One query for the whole batch (chunked for long id lists): notes x ids
+        is a superset of the pairs wanted, and the extra matches are harmless.
+        """
+        out: dict[str, tuple[ops.NoteState, dict]] = {n: (ops.NoteState(), {}) for n in notes}
+        ids = sorted({i for req in batch if req.note in notes for i in ops.KINDS[req.kind].ids(req.body)})
+        if not ids:
+            return out
+        note_ids = sorted(notes)
+        for i in range(0, len(ids), _IN_CHUNK):
+            chunk = ids[i : i + _IN_CHUNK]
+            cur.execute(self._q_rows.format(self._in(note_ids), self._in(chunk)), [*note_ids, *chunk])
+            for note_id, item_id, alive, data in cur.fetchall():
+                state, rows = out[note_id]
+                (state.items if alive else state.removed)[item_id] = _loads(data)
+                rows[item_id] = _Row(stored=True)
         return out
 
     def _apply_on(self, cur: Any, batch: Sequence[OpRequest], now: float) -> list[tuple[Any, bool, Any]]:
