@@ -1,6 +1,6 @@
 """One exception tree for collab, each class carrying an error code of the contract.
 
-Every error a client can see has one of the codes of ``PROTOCOL.md``:
+Every error a client can see has one of the codes of the protocol (docs/protocol.md):
 ``bad_request``, ``not_found``, ``not_joined``, ``forbidden``, ``too_large``,
 ``rate_limited`` and ``internal``. Raise the matching subclass anywhere below
 the transport; the namespace and the HTTP views turn it into an ack or a JSON
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-#: Every error code of the contract, in the order PROTOCOL.md lists them.
+#: Every error code of the contract, in the order docs/protocol.md lists them.
 ERROR_CODES: tuple[str, ...] = (
     "bad_request",
     "not_found",
