@@ -37,8 +37,8 @@ class Limits:
     """The server's limits that validation needs."""
 
     max_points: int = protocol.MAX_POINTS
-    #: Whether ``image`` items are accepted (the files API checks their file).
-    images: bool = False
+    #: Whether ``image`` items are accepted (where the files API checks their file).
+    images: bool = True
 
 
 class Duplicate(Exception):
@@ -60,6 +60,8 @@ class NoteState:
     removed: dict[str, Item] = field(default_factory=dict)
     #: The last seq applied.
     seq: int = 0
+    #: Ids of the files uploaded to the note that image items may name (``None``: not checked here).
+    files: set[str] | None = None
 
     def knows(self, item_id: str) -> bool:
         """Whether the id was ever used in this note (live or removed): it stays taken."""
@@ -149,6 +151,8 @@ class StrokeKind(OpKind):
         known = state.items.get(body["id"]) or state.removed.get(body["id"])
         if known is not None:
             raise Duplicate(known["seq"], known["peer"])
+        if "file" in body and state.files is not None and body["file"] not in state.files:
+            raise BadRequest(f"file {body['file']!r:.80} was not uploaded to this note; upload it first")
         return {"type": "stroke", "seq": seq, "peer": peer, **body}
 
     def apply(self, state: NoteState, op: Op) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
-from . import exports, hosts, protocol, roles
+from . import exports, files, hosts, protocol, roles
 from .errors import BadRequest, CollabError, Forbidden, NotFound, TooLarge, UnsupportedMediaType
 
 _ROOT = Path(__file__).resolve().parent
@@ -40,6 +40,8 @@ def make_blueprint(url_prefix: str) -> Blueprint:
     bp.add_url_rule("/api/notes/<name>", "rename_note", rename_note, methods=["PATCH"])
     bp.add_url_rule("/api/notes/<name>", "delete_note", delete_note, methods=["DELETE"])
     bp.add_url_rule("/api/notes/<name>/share", "share_note", share_note, methods=["POST"])
+    bp.add_url_rule("/api/notes/<name>/files", "upload_file", upload_file, methods=["POST"])
+    bp.add_url_rule("/api/notes/<name>/files/<file>", "get_file", get_file, methods=["GET"])
     bp.add_url_rule("/healthz", "healthz", healthz)
     bp.add_url_rule("/metrics", "metrics", metrics)
     bp.before_request(allowed_host)
@@ -118,10 +120,13 @@ def cap_body_size() -> None:
 
     Set per request, so a host application's own routes keep their own limit.
     """
-    limit = int(_state().config["COLLAB_MAX_MESSAGE_BYTES"])
+    config = _state().config
+    uploading = request.endpoint == "collab.upload_file"
+    limit = int(config["COLLAB_MAX_FILE_BYTES" if uploading else "COLLAB_MAX_MESSAGE_BYTES"])
     request.max_content_length = limit
     if request.content_length is not None and request.content_length > limit:
-        raise TooLarge(f"the body is larger than {limit} bytes (COLLAB_MAX_MESSAGE_BYTES)")
+        key = "COLLAB_MAX_FILE_BYTES" if uploading else "COLLAB_MAX_MESSAGE_BYTES"
+        raise TooLarge(f"the body is larger than {limit} bytes ({key})")
 
 
 def _json_body(required: bool) -> dict[str, Any]:
@@ -271,9 +276,11 @@ def get_note(name: str) -> Response:
         if got is None:
             raise NotFound(f"note {note!r} does not exist")
         drawn = _etag(got[0], at, ext, width)  # the note may have moved on since its tag was made
+        wanted = sorted({i["file"] for i in got[1] if i.get("tool") == "image" and isinstance(i.get("file"), str)})
+        images = state.store.file_bytes(note, wanted) if wanted else None
         if ext == "svg":
-            return drawn, render.to_svg(got[1], max_points=max_points)
-        return drawn, render.to_png(got[1], width=width, max_points=max_points)
+            return drawn, render.to_svg(got[1], max_points=max_points, images=images)
+        return drawn, render.to_png(got[1], width=width, max_points=max_points, images=images)
 
     tag, body = state.exports.render(tag, draw, state.blocking)
     resp = Response(body, mimetype=EXPORTS[ext])
@@ -329,6 +336,53 @@ def share_note(name: str) -> tuple[Response, int]:
     token = state.share.make(note, role)
     url = url_for("collab.note_page", note=note, share=token, _external=True)
     return jsonify({"note": note, "role": role, "token": token, "url": url}), 201
+
+
+def upload_file(name: str) -> tuple[Response, int]:
+    """``POST /api/notes/<note>/files``: an image's raw bytes → 201 ``{"file", "type", "bytes", "width", "height"}``."""
+    note = _note_id(name)
+    _require("edit", note)
+    state = _state()
+    config = state.config
+    data = request.get_data(cache=False)
+    upload = state.blocking(
+        files.check,
+        data,
+        request.content_type,
+        int(config["COLLAB_MAX_FILE_BYTES"]),
+        int(config["COLLAB_MAX_IMAGE_PIXELS"]),
+    )
+    state.blocking(state.store.put_file, note, upload, data, config["COLLAB_MAX_NOTE_FILE_BYTES"])
+    resp = jsonify(upload.as_json())
+    resp.headers["Location"] = url_for("collab.get_file", name=note, file=upload.file)
+    return resp, 201
+
+
+#: A served file may run nothing and embed nothing, whatever a browser takes it for.
+FILE_CSP = "default-src 'none'; sandbox"
+
+
+def get_file(name: str, file: str) -> Response:
+    """``GET /api/notes/<note>/files/<file>``: the bytes, immutable, with the type they were stored with."""
+    note = _note_id(name)
+    try:
+        file = files.file_id(file)
+    except BadRequest as exc:
+        raise NotFound(f"no file {file!r:.80} in note {note!r}: {exc.message}") from None
+    _require("view", note)
+    state = _state()
+    if request.if_none_match.contains(file):
+        resp = Response(status=304)
+    else:
+        got = state.blocking(state.store.get_file, note, file)
+        if got is None:
+            raise NotFound(f"note {note!r} holds no file {file!r}")
+        resp = Response(got[1], mimetype=got[0])
+    resp.set_etag(file)
+    resp.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    resp.headers["Content-Security-Policy"] = FILE_CSP
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    return resp
 
 
 #: The pages load only their own scripts; the JSON config block is data, not script.

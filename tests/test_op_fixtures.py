@@ -17,13 +17,14 @@ import pytest
 
 from collab import ops
 from collab.errors import CollabError
+from collab.files import Upload
 from collab.model import OpRequest
 from collab.replica import NoteReplica
 from collab.store import open_store
 from collab.store.base import Store
 
 FIXTURES = sorted((Path(__file__).parent / "fixtures" / "ops").glob("*.json"))
-LIMITS = ops.Limits(images=True)  # image items: the fixtures name files the store does not check
+LIMITS = ops.Limits()
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -60,7 +61,6 @@ def test_the_client_replica_applies_every_fixture_in_any_order(fixture: dict[str
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     url = f"sqlite:///{tmp_path / 'ops.db'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")
     s = open_store(url)
-    s.limits = LIMITS  # type: ignore[attr-defined]
     yield s
     s.close()
 
@@ -88,6 +88,8 @@ def check(step: dict[str, Any], got: OpRequest | CollabError) -> None:
 @pytest.mark.parametrize("batched", [False, True], ids=["op-by-op", "one-batch"])
 def test_the_store_makes_each_fixtures_ops_and_state(store: Store, fixture: dict[str, Any], batched: bool) -> None:
     store.create("n", "N")
+    for name in {s["payload"]["file"] for s in fixture["steps"] if isinstance(s["payload"].get("file"), str)}:
+        store.put_file("n", Upload(name, "image/png", 1, 1, 1), b"\x89PNG")  # the files its image items name
     reqs = [request_of(s) for s in fixture["steps"]]
     if batched:
         store.apply([r for r in reqs if isinstance(r, OpRequest)])

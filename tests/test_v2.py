@@ -95,7 +95,7 @@ def test_every_tool_is_stored_broadcast_and_listed_as_sent(peers: Callable[..., 
         ({"tool": "line", "points": [[0, 0]]}, "bad_request"),  # a line takes at least 2
         ({"tool": "line", "points": [[0, 0], [1, 1]], "fill": "#fff"}, "bad_request"),  # no fill on a line
         ({"tool": "pen", "points": [[0, 0]], "text": "x"}, "bad_request"),  # no text on a pen
-        ({"tool": "image", "points": [[0, 0], [1, 1]], "file": "abc"}, "bad_request"),  # no files API yet
+        ({"tool": "image", "points": [[0, 0], [1, 1]], "file": "abc"}, "bad_request"),  # a file the note lacks
         ({"tool": "laser", "points": [[0, 0]]}, "bad_request"),
         ({"tool": "text", "points": [[0, 0]], "text": "a\x00b"}, "bad_request"),
         ({"tool": "text", "points": [[0, 0]], "text": "a\rb"}, "bad_request"),  # CRLF must come as LF

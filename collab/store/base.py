@@ -11,6 +11,7 @@ from __future__ import annotations
 import abc
 import base64
 from collections.abc import Sequence
+from typing import Any
 
 from .. import _json
 from ..errors import BadRequest
@@ -109,6 +110,18 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def delete(self, note_id: str) -> bool:
         """Delete a note with its strokes and ops; False if there was none."""
+
+    @abc.abstractmethod
+    def put_file(self, note_id: str, upload: Any, data: bytes, max_note_bytes: int | None = None) -> bool:
+        """Keep an uploaded file of a note (:class:`collab.files.Upload`); False if it was there already."""
+
+    @abc.abstractmethod
+    def get_file(self, note_id: str, file_id: str) -> tuple[str, bytes] | None:
+        """``(type, bytes)`` of a note's file, or ``None``."""
+
+    @abc.abstractmethod
+    def file_bytes(self, note_id: str, file_ids: Sequence[str]) -> dict[str, bytes]:
+        """The bytes of those of ``file_ids`` the note holds."""
 
     @abc.abstractmethod
     def ping(self) -> None:

@@ -448,6 +448,7 @@ class SQLStore(Store):
         self._q_rows = (
             "SELECT note_id, item_id, alive, data FROM collab_items WHERE note_id IN ({}) AND item_id IN ({})"
         )
+        self._q_files = "SELECT note_id, file_id FROM collab_files WHERE note_id IN ({}) AND file_id IN ({})"
         self._u_clear = f"UPDATE collab_items SET alive = {ph} WHERE note_id = {ph} AND alive = {ph}"
         self._i_item = f"INSERT INTO collab_items (note_id, item_id, seq, peer, alive, data) VALUES ({six})"
         self._u_item = f"UPDATE collab_items SET alive = {ph}, data = {ph} WHERE note_id = {ph} AND item_id = {ph}"
@@ -474,6 +475,16 @@ class SQLStore(Store):
         is a superset of the pairs wanted, and the extra matches are harmless.
         """
         out: dict[str, tuple[ops.NoteState, dict]] = {n: (ops.NoteState(), {}) for n in notes}
+        images = {(r.note, r.body["file"]) for r in batch if r.note in notes and "file" in r.body}
+        if images:  # image items may name only files uploaded to their note
+            image_notes, file_ids = sorted({n for n, _ in images}), sorted({f for _, f in images})
+            for n in image_notes:
+                out[n][0].files = set()
+            cur.execute(self._q_files.format(self._in(image_notes), self._in(file_ids)), [*image_notes, *file_ids])
+            for note_id, file_id in cur.fetchall():
+                files = out[note_id][0].files
+                assert files is not None
+                files.add(file_id)
         ids = sorted({i for req in batch if req.note in notes for i in ops.KINDS[req.kind].ids(req.body)})
         if not ids:
             return out
@@ -620,6 +631,57 @@ class SQLStore(Store):
             conn.execute(delete(items_t).where(items_t.c.note_id == note_id))
             conn.execute(delete(files_t).where(files_t.c.note_id == note_id))
         return bool(gone)
+
+    # -- files ------------------------------------------------------------------
+    def put_file(self, note_id: str, upload: Any, data: bytes, max_note_bytes: int | None = None) -> bool:
+        """Keep an uploaded image (see :mod:`collab.files`); False when the note already has it.
+
+        ``NotFound`` for a missing note; ``TooLarge`` when the note's files would pass ``max_note_bytes``.
+        """
+        f = files_t.c
+        with self._guard(), self._write() as conn:
+            if conn.execute(select(notes_t.c.id).where(notes_t.c.id == note_id)).first() is None:
+                raise NotFound(f"note {note_id!r} does not exist")
+            if conn.execute(select(f.file_id).where(f.note_id == note_id, f.file_id == upload.file)).first():
+                return False
+            if max_note_bytes is not None:
+                used = conn.execute(
+                    select(func.coalesce(func.sum(f.bytes), 0)).where(f.note_id == note_id)
+                ).scalar_one()
+                if used + upload.bytes > max_note_bytes:
+                    raise TooLarge(
+                        f"the note's files would take {used + upload.bytes:,} bytes; at most {max_note_bytes:,} "
+                        "(COLLAB_MAX_NOTE_FILE_BYTES)"
+                    )
+            conn.execute(
+                insert(files_t).values(
+                    note_id=note_id,
+                    file_id=upload.file,
+                    type=upload.type,
+                    bytes=upload.bytes,
+                    width=upload.width,
+                    height=upload.height,
+                    created_at=time.time(),
+                    data=data,
+                )
+            )
+        return True
+
+    def get_file(self, note_id: str, file_id: str) -> tuple[str, bytes] | None:
+        """``(type, bytes)`` of a file of the note, or ``None``."""
+        f = files_t.c
+        with self._guard(), self._read() as conn:
+            row = conn.execute(select(f.type, f.data).where(f.note_id == note_id, f.file_id == file_id)).first()
+        return (row.type, bytes(row.data)) if row is not None else None
+
+    def file_bytes(self, note_id: str, file_ids: Sequence[str]) -> dict[str, bytes]:
+        """The bytes of the listed files of a note that exist (for exports)."""
+        f = files_t.c
+        if not file_ids:
+            return {}
+        with self._guard(), self._read() as conn:
+            rows = conn.execute(select(f.file_id, f.data).where(f.note_id == note_id, f.file_id.in_(list(file_ids))))
+            return {r.file_id: bytes(r.data) for r in rows}
 
     # -- reads --------------------------------------------------------------
     def join(
