@@ -22,6 +22,7 @@ is repeatable and fits in well under a minute.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -308,6 +309,39 @@ def test_unknown_events_are_refused(fuzzers: dict[str, Fuzzer], transport: str, 
     check_ack(ack, event, payload)
     assert ack["ok"] is False and ack["error"]["code"] == "bad_request", ack
     assert f.peer.sio.connected and f.state() == before
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+@fuzz_settings(40)
+@given(
+    name=st.one_of(json_values.filter(lambda v: not isinstance(v, str)), st.sampled_from(NASTY_STRINGS)),
+    payload=garbage,
+)
+def test_event_names_of_every_json_type_are_refused(
+    fuzzers: dict[str, Fuzzer], transport: str, name: Any, payload: Any
+) -> None:
+    """An event named by an object, array, number, boolean, null or a nasty string: bad_request, still connected."""
+    import json
+
+    f = fuzzers[transport]
+    before = f.state()
+    answers: list[Any] = []
+    done = threading.Event()
+
+    def answer(*args: Any) -> None:
+        answers.append(args)
+        done.set()
+
+    ack_id = f.peer.sio._generate_ack_id(NS, answer)
+    f.peer.sio.eio.send(f"2{NS},{ack_id}" + json.dumps([name, payload]))
+    assert done.wait(ACK_TIMEOUT), f"no answer to an event named {name!r:.100}"
+    (ack,) = answers[0]
+    check_ack(ack, repr(name), payload)
+    if not (isinstance(name, str) and name in EVENTS):
+        assert ack["ok"] is False and ack["error"]["code"] == "bad_request", ack
+    assert f.peer.sio.connected
+    if not isinstance(name, str) or name not in OPS:
+        assert f.state() == before
 
 
 def _looks_like_packet_id(value: Any) -> bool:
