@@ -16,6 +16,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import select
 import sys
 import threading
@@ -31,6 +32,8 @@ IMPORT_FORMATS = ("json", "svg")
 #: Item fields an import keeps (the contract's table; ``file`` needs an upload: images are skipped).
 ITEM_FIELDS = ("id", "tool", "color", "width", "points", "fill", "text", "size")
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+#: Rows asked for per page of the note list (``collab notes`` follows every page).
+NOTES_PAGE = 1000
 
 
 class CliError(Exception):
@@ -222,7 +225,7 @@ def _wait_acked(note: Any, total: int, timeout: float, bar: Progress, what: str)
 def cmd_notes(args: argparse.Namespace) -> int:
     http = Http(args)
     rows: list[dict[str, Any]] = []
-    path: str | None = "/api/notes?limit=1000"
+    path: str | None = f"/api/notes?limit={NOTES_PAGE}"
     while path:
         r = http.request("GET", path)
         rows.extend(r.json())
@@ -771,8 +774,14 @@ def _explain(exc: Exception, args: argparse.Namespace) -> CliError:
     from .errors import CollabError
 
     if isinstance(exc, ConnectionFailed):
+        reason = exc.reason
+        for url in exc.urls:
+            reason = reason.removeprefix(f"{url} (namespace {exc.namespace}): ")
+        errno = re.search(r"\[Errno [^\]]+\] [^\"')]+", reason)  # requests' long chain, reduced to its cause
+        if errno is not None:
+            reason = errno.group()
         return CliError(
-            f"cannot connect to {' or '.join(exc.urls)} (namespace {exc.namespace}): {exc.reason}",
+            f"cannot connect to {' or '.join(exc.urls)} (namespace {exc.namespace}): {reason}",
             "is the server running? start one with 'collab serve', or check the URL and --transport",
         )
     if isinstance(exc, CollabError):

@@ -457,3 +457,27 @@ def test_backup_refuses_postgresql_and_other_urls(tmp_path):
         f"collab: {missing} does not exist (check --database 'sqlite:///{missing}')\n",
     )
     assert not missing.exists()
+
+
+def test_notes_follows_every_page_of_the_list(server, every_kind, monkeypatch, capsys):
+    from collab import cli
+
+    with NoteClient(server.url, f"{every_kind}-b") as c:
+        c.draw([(0, 0)], wait=True)
+    every = requests.get(f"{server.url}/api/notes", params={"limit": 1000}, timeout=10).json()
+    monkeypatch.setattr(cli, "NOTES_PAGE", 1)  # one note per page: the Link header is followed
+    assert cli.main(["notes", server.url, "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [n["id"] for n in listed] == [n["id"] for n in every] and len(listed) >= 2
+
+
+def test_a_server_that_does_not_answer_the_socket_is_one_line(tmp_path):
+    items = tmp_path / "one.json"
+    items.write_text('[{"tool": "rect", "color": "#000", "width": 2, "points": [[0, 0], [1, 1]]}]')
+    url = f"http://127.0.0.1:{free_port()}"
+    r = run("import", url, "n", str(items), "--timeout", "2")
+    assert (r.returncode, r.stderr) == (
+        1,
+        f"collab: cannot connect to {url} (namespace /notes): [Errno 111] Connection refused "
+        "(is the server running? start one with 'collab serve', or check the URL and --transport)\n",
+    )
