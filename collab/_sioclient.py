@@ -12,7 +12,13 @@ hits it often.
 
 :class:`Client` is ``socketio.Client`` with an Engine.IO client whose writer,
 once it ends while the client is disconnecting over long-polling, sends what is
-still queued up to the stop marker in one last POST. Nothing else changes.
+still queued up to the stop marker in one last POST.
+
+It also sends the connection's extra headers (``headers=`` of ``connect``) with
+every long-polling request, not only the handshake: the stock client forgets
+them after the first GET, so a host site or proxy that checks its login cookie
+or an ``Authorization`` header on each request refused every later poll. A
+``Cookie`` header is merged with the cookies the server set. Nothing else changes.
 """
 
 from __future__ import annotations
@@ -27,7 +33,39 @@ __all__ = ["Client"]
 
 
 class _EngineIOClient(engineio.Client):  # type: ignore[misc]
-    """``engineio.Client`` whose polling writer sends the queued goodbye it would drop."""
+    """``engineio.Client`` whose polling writer sends the queued goodbye it would drop, and whose
+    polling requests all carry the connection's extra headers."""
+
+    _every_request: dict[str, str] | None = None
+
+    def connect(
+        self,
+        url: str,
+        headers: dict[str, str] | None = None,
+        transports: Any = None,
+        engineio_path: str = "engine.io",
+    ) -> Any:
+        self._every_request = dict(headers or {})
+        return super().connect(url, headers=headers, transports=transports, engineio_path=engineio_path)
+
+    def _send_request(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str] | None = None,
+        body: Any = None,
+        timeout: float | None = None,
+    ) -> Any:
+        extra = self._every_request
+        if extra:
+            merged = {**extra, **(headers or {})}
+            key = next((k for k in merged if k.lower() == "cookie"), None)
+            jar = getattr(self.http, "cookies", None)
+            if key is not None and jar:
+                # an explicit Cookie header would hide the session's own cookies (a sticky-session one)
+                merged[key] = "; ".join([merged[key], *(f"{c.name}={c.value}" for c in jar)])
+            headers = merged
+        return super()._send_request(method, url, headers=headers, body=body, timeout=timeout)
 
     def _write_loop(self) -> None:
         super()._write_loop()

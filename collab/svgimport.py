@@ -1,16 +1,21 @@
-"""Turn an SVG drawing into collab strokes (standard library only).
+"""Turn an SVG drawing into collab items (standard library only).
 
-:func:`strokes_from_svg` reads ``<path d>`` (M, L, H, V, C, S, Q, T, A, Z in
+:func:`items_from_svg` reads ``<path d>`` (M, L, H, V, C, S, Q, T, A, Z in
 absolute and relative forms; curves and arcs are sampled into points),
-``<polyline>``, ``<polygon>``, ``<line>``, ``<rect>``, ``<circle>`` and
-``<ellipse>``, with their ``stroke``/``stroke-width``/``stroke-opacity``
-(attribute, ``style`` or inherited from a ``<g>``) and ``transform`` (matrix,
-translate, scale, rotate, skewX, skewY). Each subpath becomes one stroke; a stroke longer than the
-contract's 5000 points is split.
+``<polyline>``, ``<polygon>``, ``<line>``, ``<rect>``, ``<circle>``,
+``<ellipse>`` and ``<text>``, with their ``stroke``/``stroke-width``/
+``stroke-opacity``/``fill``/``font-size`` (attribute, ``style`` or inherited
+from a ``<g>``) and ``transform`` (matrix, translate, scale, rotate, skewX,
+skewY). Corners are kept: a ``<rect>`` is a ``rect`` item, an ``<ellipse>``
+or ``<circle>`` an ``ellipse``, polygons, polylines, lines and paths of
+straight segments are ``line`` items; curved subpaths are ``pen`` strokes
+(each subpath one item; one longer than the contract's 5000 points is
+split); a ``<text>`` is a ``text`` item.
 
-An SVG exported by collab itself (``GET /api/notes/<id>.svg``, its paths carry
-``data-id``) comes back exactly: the original points, ids, colours, widths
-and tools.
+An SVG exported by collab itself (``GET /api/notes/<id>.svg``: its elements
+carry ``data-id`` and, for the tools beyond pen and highlighter,
+``data-tool``) comes back as the same items: the tools, ids, colours, widths,
+fills and texts, and the original points of strokes.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from typing import Any
 
-from .protocol import MAX_COORD, MAX_POINTS, MAX_WIDTH, MIN_WIDTH
+from .protocol import DEFAULT_SIZE, MAX_COORD, MAX_POINTS, MAX_SIZE, MAX_TEXT, MAX_WIDTH, MIN_SIZE, MIN_WIDTH
 
 Point = tuple[float, float]
 Matrix = tuple[float, float, float, float, float, float]  # a b c d e f, as SVG's matrix()
@@ -127,7 +132,7 @@ def parse_color(value: str | None) -> str | None:
 
 def _style(el: ET.Element, inherited: dict[str, str]) -> dict[str, str]:
     style = dict(inherited)
-    for key in ("stroke", "stroke-width", "stroke-opacity", "fill", "opacity"):
+    for key in ("stroke", "stroke-width", "stroke-opacity", "fill", "opacity", "font-size"):
         if el.get(key) is not None:
             style[key] = str(el.get(key))
     for decl in (el.get("style") or "").split(";"):
@@ -234,9 +239,15 @@ def _tokens(d: str) -> list[str | float]:
 
 def path_points(d: str) -> list[list[Point]]:
     """The subpaths of SVG path data, each as a list of points (curves sampled)."""
+    return [pts for pts, _ in path_subpaths(d)]
+
+
+def path_subpaths(d: str) -> list[tuple[list[Point], bool]]:
+    """The subpaths of SVG path data: each one's points (curves sampled) and whether it has a curve."""
     tokens = _tokens(d or "")
-    subpaths: list[list[Point]] = []
+    subpaths: list[tuple[list[Point], bool]] = []
     cur: list[Point] = []
+    curved = False
     x = y = sx = sy = 0.0
     last_ctrl: Point | None = None
     last_cmd = ""
@@ -258,8 +269,8 @@ def path_points(d: str) -> list[list[Point]]:
             if cmd in "Zz":
                 if cur:
                     cur.append((sx, sy))
-                    subpaths.append(cur)
-                    cur = []
+                    subpaths.append((cur, curved))
+                    cur, curved = [], False
                 x, y = sx, sy
                 last_ctrl, last_cmd = None, cmd
                 continue
@@ -272,7 +283,8 @@ def path_points(d: str) -> list[list[Point]]:
         if c == "M":
             px, py = nums(2)
             if cur:
-                subpaths.append(cur)
+                subpaths.append((cur, curved))
+            curved = False
             x, y = ox + px, oy + py
             sx, sy = x, y
             cur = [(x, y)]
@@ -299,6 +311,7 @@ def path_points(d: str) -> list[list[Point]]:
             c2 = (ox + x2, oy + y2)
             end = (ox + px, oy + py)
             cur.extend(_bezier((x, y), [c1, c2], end))
+            curved = True
             x, y = end
             ctrl = c2
         elif c in "QT":
@@ -310,6 +323,7 @@ def path_points(d: str) -> list[list[Point]]:
                 c1 = (2 * x - last_ctrl[0], 2 * y - last_ctrl[1]) if last_ctrl and last_cmd in "QqTt" else (x, y)
             end = (ox + px, oy + py)
             cur.extend(_bezier((x, y), [c1], end))
+            curved = True
             x, y = end
             ctrl = c1
         elif c == "A":
@@ -317,13 +331,15 @@ def path_points(d: str) -> list[list[Point]]:
             if large not in (0.0, 1.0) or sweep not in (0.0, 1.0):
                 raise SvgError(f"an arc's flags must be 0 or 1, not {large:g} and {sweep:g}: {d[:60]!r}")
             end = (ox + px, oy + py)
-            cur.extend(_arc((x, y), rx, ry, rot, large == 1.0, sweep == 1.0, end))
+            arc = _arc((x, y), rx, ry, rot, large == 1.0, sweep == 1.0, end)
+            cur.extend(arc)
+            curved = curved or len(arc) > 1
             x, y = end
         if not cur:
             cur = [(x, y)]
         last_ctrl, last_cmd = ctrl, cmd
     if cur:
-        subpaths.append(cur)
+        subpaths.append((cur, curved))
     return subpaths
 
 
@@ -345,27 +361,41 @@ def _collab_path_points(d: str) -> list[Point] | None:
     return pts
 
 
-def _shape_points(el: ET.Element, tag: str) -> list[list[Point]]:
+def _number(raw: str | None, default: float = 0.0) -> float:
+    try:
+        return float(re.findall(_NUM, raw)[0]) if raw else default
+    except (IndexError, ValueError):
+        return default
+
+
+def _length(raw: str | None) -> float | None:
+    """A CSS length such as ``24``, ``24px``, ``18pt`` or ``1.5em`` in px, or ``None``."""
+    m = re.fullmatch(rf"\s*({_NUM})\s*(px|pt|em|rem)?\s*", raw or "")
+    if m is None:
+        return None
+    value = float(m.group(1))
+    return value * {"pt": 4 / 3, "em": 16.0, "rem": 16.0}.get(m.group(2) or "", 1.0)
+
+
+def _shape_points(el: ET.Element, tag: str) -> list[tuple[list[Point], bool]]:
+    """The outline of a shape as subpaths of points, each with whether it is curved."""
+
     def f(name: str, default: float = 0.0) -> float:
-        raw = el.get(name)
-        try:
-            return float(re.findall(_NUM, raw)[0]) if raw else default
-        except (IndexError, ValueError):
-            return default
+        return _number(el.get(name), default)
 
     if tag == "path":
-        return path_points(el.get("d") or "")
+        return path_subpaths(el.get("d") or "")
     if tag in ("polyline", "polygon"):
         v = [float(n) for n in re.findall(_NUM, el.get("points") or "")]
         pts = [(v[k], v[k + 1]) for k in range(0, len(v) - 1, 2)]
         if tag == "polygon" and pts:
             pts.append(pts[0])
-        return [pts] if pts else []
+        return [(pts, False)] if pts else []
     if tag == "line":
-        return [[(f("x1"), f("y1")), (f("x2"), f("y2"))]]
+        return [([(f("x1"), f("y1")), (f("x2"), f("y2"))], False)]
     if tag == "rect":
         x, y, w, h = f("x"), f("y"), f("width"), f("height")
-        return [[(x, y), (x + w, y), (x + w, y + h), (x, y + h), (x, y)]] if w > 0 and h > 0 else []
+        return [([(x, y), (x + w, y), (x + w, y + h), (x, y + h), (x, y)], False)] if w > 0 and h > 0 else []
     if tag in ("circle", "ellipse"):
         cx, cy = f("cx"), f("cy")
         rx = f("r") if tag == "circle" else f("rx")
@@ -373,10 +403,21 @@ def _shape_points(el: ET.Element, tag: str) -> list[list[Point]]:
         if rx <= 0 or ry <= 0:
             return []
         n = max(16, min(128, math.ceil(2 * math.pi * max(rx, ry) / 4)))
-        return [
-            [(cx + rx * math.cos(2 * math.pi * k / n), cy + ry * math.sin(2 * math.pi * k / n)) for k in range(n + 1)]
-        ]
+        pts = [(cx + rx * math.cos(2 * math.pi * k / n), cy + ry * math.sin(2 * math.pi * k / n)) for k in range(n + 1)]
+        return [(pts, True)]
     return []
+
+
+def _box(el: ET.Element, tag: str) -> tuple[Point, Point] | None:
+    """The box of a ``<rect>``, ``<circle>`` or ``<ellipse>`` as two corners, or ``None`` when it is empty."""
+    f = _number
+    if tag == "rect":
+        x, y, w, h = f(el.get("x")), f(el.get("y")), f(el.get("width")), f(el.get("height"))
+        return ((x, y), (x + w, y + h)) if w > 0 and h > 0 else None
+    cx, cy = f(el.get("cx")), f(el.get("cy"))
+    rx = f(el.get("r")) if tag == "circle" else f(el.get("rx"))
+    ry = f(el.get("r")) if tag == "circle" else f(el.get("ry"))
+    return ((cx - rx, cy - ry), (cx + rx, cy + ry)) if rx > 0 and ry > 0 else None
 
 
 def _width(style: dict[str, str], scale: float, default: float) -> float:
@@ -387,12 +428,16 @@ def _width(style: dict[str, str], scale: float, default: float) -> float:
     return min(MAX_WIDTH, max(MIN_WIDTH, round(w, 2)))
 
 
+def _coord(v: float) -> float:
+    return round(max(-MAX_COORD, min(MAX_COORD, v)), 2)
+
+
 def _clean(pts: list[Point]) -> list[list[float]]:
     out: list[list[float]] = []
     for x, y in pts:
         if not (math.isfinite(x) and math.isfinite(y)):
             continue
-        p = [round(max(-MAX_COORD, min(MAX_COORD, x)), 2), round(max(-MAX_COORD, min(MAX_COORD, y)), 2)]
+        p = [_coord(x), _coord(y)]
         if not out or out[-1] != p:
             out.append(p)
     return out
@@ -405,53 +450,192 @@ def _walk(el: ET.Element, m: Matrix, style: dict[str, str]) -> Iterator[tuple[ET
     m = _multiply(m, parse_transform(el.get("transform")))
     style = _style(el, style)
     yield el, tag, m, style
+    if tag == "text" or (tag == "g" and el.get("data-tool") == "text"):
+        return  # read whole by _text_item
     for child in el:
         yield from _walk(child, m, style)
 
 
-def strokes_from_svg(
+def _text_lines(el: ET.Element) -> list[str]:
+    """The lines of a ``<text>``: a ``<tspan>`` placed with ``y`` or ``dy`` starts a line (collab's export
+    puts each line in one), others run on in the line they are in."""
+    preserve = el.get("{http://www.w3.org/XML/1998/namespace}space") == "preserve"
+    lines = [el.text or ""]
+    for child in el:
+        if _local(child.tag) == "tspan":
+            text = "".join(child.itertext())
+            if child.get("y") is not None or child.get("dy") is not None:
+                lines.append(text)
+            else:
+                lines[-1] += text
+        lines[-1] += child.tail or ""
+    if not preserve:
+        lines = [" ".join(line.split()) for line in lines]
+    if len(lines) > 1 and not lines[0].strip():
+        lines.pop(0)  # the white space before the first placed tspan
+    while lines and not lines[-1].strip():
+        lines.pop()
+    return lines
+
+
+def _text_item(el: ET.Element, m: Matrix, style: dict[str, str], default_color: str) -> dict[str, Any] | None:
+    """A ``text`` item from a ``<text>``, or from collab's ``<g data-tool="text">`` (a sticky has a ``<rect>``)."""
+    fill = None
+    if _local(el.tag) == "g":
+        texts = [c for c in el if _local(c.tag) == "text"]
+        rects = [c for c in el if _local(c.tag) == "rect"]
+        if not texts:
+            return None
+        if rects:
+            fill = parse_color(_style(rects[0], {}).get("fill"))
+        style = _style(texts[0], style)
+        el = texts[0]
+    lines = _text_lines(el)
+    text = "\n".join(lines)[:MAX_TEXT]
+    if not text.strip():
+        return None
+    scale = math.sqrt(abs(m[0] * m[3] - m[1] * m[2])) or 1.0
+    given = _length(style.get("font-size"))
+    size = DEFAULT_SIZE if given is None else min(MAX_SIZE, max(MIN_SIZE, round(given * scale, 2)))
+    first = next((c for c in el if _local(c.tag) == "tspan" and c.get("y") is not None), None)
+    anchor = first if first is not None and not (el.text or "").strip() else el
+    x = _number(anchor.get("x"), _number(el.get("x")))
+    y = _number(anchor.get("y"), _number(el.get("y")))
+    # SVG places a line's baseline at y; collab's point is the box's top-left, a size above
+    tx, ty = _apply(m, (x, y))
+    point = [_coord(tx), _coord(ty - size)]
+    color = parse_color(style.get("fill")) or parse_color(style.get("stroke")) or default_color
+    item: dict[str, Any] = {"tool": "text", "color": color, "points": [point], "text": text, "size": size}
+    if fill is not None:
+        item["fill"] = fill
+    return item
+
+
+_SHAPES = ("path", "polyline", "polygon", "line", "rect", "circle", "ellipse", "text", "g")
+_AXIS_ALIGNED = 1e-9
+
+
+def items_from_svg(
     text: str | bytes, *, default_color: str = "#000000", default_width: float = 2.0
 ) -> list[dict[str, Any]]:
-    """The strokes an SVG document draws, in document order (without ids unless collab exported it)."""
+    """The items an SVG document draws, in document order (without ids unless collab exported it).
+
+    ``<rect>`` gives a ``rect`` item, ``<ellipse>`` and ``<circle>`` an
+    ``ellipse`` (their ``fill`` kept), ``<polygon>``, ``<polyline>``,
+    ``<line>`` and paths made only of straight segments ``line`` items (a
+    closed shape repeats its first point), curved paths ``pen`` strokes and
+    ``<text>`` a ``text`` item (with its ``font-size`` when given). A shape
+    turned or skewed by a ``transform`` keeps its outline instead (a rect as
+    a closed ``line``, an ellipse as a ``pen``). Translucent lines and paths
+    are ``highlighter``. Elements of collab's own export (``data-tool``,
+    ``data-id``) come back as the tools and ids they were.
+    """
     try:
         root = ET.fromstring(text)
     except ET.ParseError as exc:
         raise SvgError(f"not well-formed XML: {exc}") from None
     if _local(root.tag) != "svg":
         raise SvgError(f"the root element is <{_local(root.tag)}>, not <svg>")
-    strokes: list[dict[str, Any]] = []
+    items: list[dict[str, Any]] = []
     for el, tag, m, style in _walk(root, IDENTITY, {}):
-        if tag not in ("path", "polyline", "polygon", "line", "rect", "circle", "ellipse"):
+        if tag not in _SHAPES:
             continue
-        exact = _collab_path_points(el.get("d") or "") if tag == "path" and el.get("data-id") is not None else None
-        subpaths = [exact] if exact is not None else _shape_points(el, tag)
-        color = parse_color(style.get("stroke"))
-        if color is None:
-            # No stroke: a filled shape is drawn as its outline in the fill colour;
-            # a white or unfilled one (a background) is skipped.
-            fill = style.get("fill")
-            if fill is not None:
-                color = parse_color(fill)
-                if color is None or color.lower() in ("#ffffff", "#fff"):
-                    continue
-            color = color or default_color
-        scale = math.sqrt(abs(m[0] * m[3] - m[1] * m[2])) or 1.0
-        width = _width(style, scale, default_width)
-        try:
-            opacity = float(style.get("stroke-opacity", style.get("opacity", "1")))
-        except ValueError:
-            opacity = 1.0
-        tool = "highlighter" if opacity < 0.99 else "pen"
-        for sub in subpaths:
-            pts = _clean([_apply(m, p) for p in sub])
-            if not pts:
-                continue
-            for start in range(0, len(pts), MAX_POINTS - 1):
-                chunk = pts[start : start + MAX_POINTS]
-                if start and len(chunk) < 2:
-                    break
-                stroke: dict[str, Any] = {"color": color, "width": width, "points": chunk, "tool": tool}
-                if exact is not None and len(pts) <= MAX_POINTS:
-                    stroke["id"] = str(el.get("data-id"))
-                strokes.append(stroke)
-    return strokes
+        data_tool, data_id = el.get("data-tool"), el.get("data-id")
+        if data_tool == "image" or (tag == "g" and data_tool != "text"):
+            continue  # an image needs its file uploaded: not imported
+        found: list[dict[str, Any]]
+        if tag == "text" or tag == "g":
+            item = _text_item(el, m, style, default_color)
+            found = [item] if item is not None else []
+        else:
+            found = _shape_items(el, tag, m, style, default_color, default_width)
+        if data_id is not None and len(found) == 1:
+            found[0]["id"] = data_id
+        items.extend(found)
+    return items
+
+
+#: The name this module had when it made pen strokes only.
+strokes_from_svg = items_from_svg
+
+
+def _colors(style: dict[str, str], default_color: str) -> tuple[str, str | None] | None:
+    """(ink, fill) of a shape; ``None`` for a background (no stroke, white or no fill)."""
+    fill = parse_color(style.get("fill")) if style.get("fill") not in (None, "none") else None
+    color = parse_color(style.get("stroke"))
+    if color is None:
+        # No stroke: a filled shape is drawn in its fill colour; a white or unfilled one (a background) is skipped.
+        if style.get("fill") is not None:
+            if fill is None or fill.lower() in ("#ffffff", "#fff"):
+                return None
+            color = fill
+        color = color or default_color
+    return color, fill
+
+
+def _shape_items(
+    el: ET.Element, tag: str, m: Matrix, style: dict[str, str], default_color: str, default_width: float
+) -> list[dict[str, Any]]:
+    colors = _colors(style, default_color)
+    if colors is None:
+        return []
+    color, fill = colors
+    scale = math.sqrt(abs(m[0] * m[3] - m[1] * m[2])) or 1.0
+    width = _width(style, scale, default_width)
+    try:
+        opacity = float(style.get("stroke-opacity", style.get("opacity", "1")))
+    except ValueError:
+        opacity = 1.0
+    translucent = opacity < 0.99
+    data_tool = el.get("data-tool")
+    axis_aligned = abs(m[1]) < _AXIS_ALIGNED and abs(m[2]) < _AXIS_ALIGNED
+    box_tool = {"rect": "rect", "circle": "ellipse", "ellipse": "ellipse"}.get(tag)
+    if box_tool is not None and axis_aligned and data_tool in (None, box_tool):
+        box = _box(el, tag)
+        if box is None:
+            return []
+        (x0, y0), (x1, y1) = (_apply(m, p) for p in box)
+        if not all(math.isfinite(v) for v in (x0, y0, x1, y1)):
+            return []
+        item: dict[str, Any] = {
+            "tool": box_tool,
+            "color": color,
+            "width": width,
+            "points": [[_coord(min(x0, x1)), _coord(min(y0, y1))], [_coord(max(x0, x1)), _coord(max(y0, y1))]],
+        }
+        if fill is not None:
+            item["fill"] = fill
+        return [item]
+    if tag == "path" and data_tool in ("rect", "ellipse"):
+        # collab draws a flat box (no width or no height) as a path between its corners
+        ends = [_apply(m, p) for p in (path_points(el.get("d") or "") or [[]])[0]]
+        if len(ends) >= 2:
+            corners = [[_coord(x), _coord(y)] for x, y in (ends[0], ends[-1])]
+            return [{"tool": data_tool, "color": color, "width": width, "points": corners}]
+    exact = _collab_path_points(el.get("d") or "") if tag == "path" and el.get("data-id") and not data_tool else None
+    subpaths: list[tuple[list[Point], bool]]
+    if exact is not None:
+        subpaths = [(exact, True)]
+    elif tag == "path" and data_tool in ("line", "arrow"):
+        subpaths = path_subpaths(el.get("d") or "")[:1]  # an arrow's head is a second subpath
+    else:
+        subpaths = _shape_points(el, tag)
+    out: list[dict[str, Any]] = []
+    for sub, curved in subpaths:
+        pts = _clean([_apply(m, p) for p in sub])
+        if not pts:
+            continue
+        if translucent:
+            tool = "highlighter"
+        elif data_tool in ("line", "arrow") and len(pts) >= 2:
+            tool = data_tool
+        elif exact is None and not curved and len(pts) >= 2:
+            tool = "line"
+        else:
+            tool = "pen"
+        for start in range(0, len(pts), MAX_POINTS - 1):
+            chunk = pts[start : start + MAX_POINTS]
+            if start and len(chunk) < 2:
+                break
+            out.append({"color": color, "width": width, "points": chunk, "tool": tool})
+    return out

@@ -5,16 +5,19 @@ note in a browser (``http://HOST:5000/n/NOTE``) or runs this program:
 
     python examples/tk_draw.py http://HOST:5000 NOTE --name Ada
 
-Draw with the left mouse button; pick a colour and a width in the toolbar;
-Ctrl+Z (or Undo) removes your own last stroke; Clear empties the note for
-everyone. Other people's strokes appear as they finish them, their
-unfinished strokes as dashed previews. Strokes drawn while offline are kept
-and sent when the server is back (the title bar says so).
+Draw with the left mouse button (a pen, or a line, arrow, rectangle or
+ellipse dragged from corner to corner); pick a colour and a width in the
+toolbar; Ctrl+Z (or Undo) undoes your own last op and Ctrl+Y (or Redo) does
+it again (the client's undo: a stroke is removed, a clear restored...);
+Clear empties the note for everyone. Other people's items of every tool
+appear as they finish them (texts and sticky notes too), their unfinished
+strokes as dashed previews. What you draw while offline is kept and sent
+when the server is back (the title bar says so).
 
 Standard library only (tkinter), besides :mod:`collab.client`.
-``--demo`` draws two strokes and undoes one through the same mouse handlers
-(used by the test under Xvfb); ``--quit-after-demo`` then prints a JSON
-summary and exits.
+``--demo`` draws two strokes and a rectangle and undoes the rectangle and a
+stroke through the same mouse handlers (used by the test under Xvfb);
+``--quit-after-demo`` then prints a JSON summary and exits.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ except ImportError:  # run from a checkout without installing
     from collab.client import NoteClient, new_stroke_id
 
 PALETTE = ("#000000", "#e03131", "#2f9e44", "#1971c2", "#f08c00", "#9c36b5")
+SHAPES = ("pen", "line", "arrow", "rect", "ellipse")
 
 
 class DrawApp:
@@ -46,8 +50,9 @@ class DrawApp:
         self.color = PALETTE[1]
         self.width = tk.DoubleVar(value=4)
         self.highlighter = tk.BooleanVar(value=False)
+        self.tool = tk.StringVar(value="pen")
         self.events: queue.Queue[tuple[str, Any]] = queue.Queue()
-        self.mine: list[str] = []  # ids of my strokes, oldest first (for undo)
+        self.mine: list[str] = []  # ids of my items, oldest first (for the demo's summary)
         self.current: list[list[float]] | None = None
         self.current_id = ""
         self.last_draft = 0.0
@@ -59,7 +64,10 @@ class DrawApp:
             tk.Button(bar, bg=c, activebackground=c, width=2, command=lambda c=c: self.pick(c)).pack(side=tk.LEFT)
         tk.Scale(bar, from_=1, to=30, orient=tk.HORIZONTAL, variable=self.width, label="width").pack(side=tk.LEFT)
         tk.Checkbutton(bar, text="highlighter", variable=self.highlighter).pack(side=tk.LEFT)
+        for tool in SHAPES:
+            tk.Radiobutton(bar, text=tool, value=tool, variable=self.tool, indicatoron=False).pack(side=tk.LEFT)
         tk.Button(bar, text="Undo", command=self.undo).pack(side=tk.LEFT)
+        tk.Button(bar, text="Redo", command=self.redo).pack(side=tk.LEFT)
         tk.Button(bar, text="Clear", command=self.clear).pack(side=tk.LEFT)
         self.status = tk.Label(bar, text="connecting…", anchor=tk.E)
         self.status.pack(side=tk.RIGHT)
@@ -69,6 +77,8 @@ class DrawApp:
         self.canvas.bind("<B1-Motion>", self.motion)
         self.canvas.bind("<ButtonRelease-1>", self.release)
         root.bind("<Control-z>", lambda e: self.undo())
+        root.bind("<Control-y>", lambda e: self.redo())
+        root.bind("<Control-Z>", lambda e: self.redo())  # Ctrl+Shift+Z
 
         # Callbacks run on the client's thread: hand them to Tk's thread through a queue.
         note.on_change(lambda: self.events.put(("change", None)))
@@ -89,6 +99,12 @@ class DrawApp:
     def motion(self, event: tk.Event) -> None:  # type: ignore[type-arg]
         if self.current is None:
             return
+        if self.tool.get() != "pen":  # a shape: a rubber band from the first corner
+            self.current[1:] = [[event.x, event.y]]
+            self.canvas.delete("live")
+            self.draw_item({"tool": self.tool.get(), "points": self.current, "color": self.color,
+                            "width": self.width.get()}, ("live",))  # fmt: skip
+            return
         (x0, y0), (x1, y1) = self.current[-1], (event.x, event.y)
         self.current.append([x1, y1])
         self.canvas.create_line(
@@ -103,6 +119,15 @@ class DrawApp:
         if self.current is None:
             return
         points, self.current = self.current, None
+        if self.tool.get() != "pen":
+            (x0, y0), (x1, y1) = points[0], (event.x, event.y)
+            if (x0, y0) != (x1, y1):
+                shape = self.tool.get()
+                self.mine.append(
+                    self.note.add(shape, [(x0, y0), (x1, y1)], color=self.color, width=self.width.get())  # type: ignore[arg-type]
+                )
+            self.dirty = True
+            return
         tool = "highlighter" if self.highlighter.get() else "pen"
         for start in range(0, len(points), 4999):  # the contract allows 5000 points a stroke
             chunk = points[start : start + 5000]
@@ -112,12 +137,10 @@ class DrawApp:
         self.dirty = True
 
     def undo(self) -> None:
-        present = {s["id"] for s in self.note.strokes} | {s["id"] for s in self.note.pending}
-        while self.mine:
-            sid = self.mine.pop()
-            if sid in present:
-                self.note.remove(sid, wait=False)
-                return
+        self.note.undo(wait=False)  # queued: runs once what was drawn before is on the server
+
+    def redo(self) -> None:
+        self.note.redo(wait=False)
 
     def clear(self) -> None:
         self.note.clear(wait=False)
@@ -161,32 +184,49 @@ class DrawApp:
         c = self.canvas
         c.delete("stroke")
         c.delete("live")
-        for s in [*self.note.strokes, *self.note.pending]:
+        for s in [*self.note.items, *self.note.pending]:
             c.delete(f"draft-{s.get('peer')}")
-            pts, w, color = s["points"], float(s["width"]), s["color"]
-            extra: dict[str, Any] = {"stipple": "gray50"} if s.get("tool") == "highlighter" else {}
-            if len(pts) == 1:
-                (x, y), r = pts[0], w / 2
-                c.create_oval(x - r, y - r, x + r, y + r, fill=color, outline="", tags=("stroke", s["id"]), **extra)
-            else:
-                flat = [v for p in pts for v in p]
-                c.create_line(
-                    *flat,
-                    fill=color,
-                    width=w,
-                    capstyle=tk.ROUND,
-                    joinstyle=tk.ROUND,
-                    smooth=True,
-                    tags=("stroke", s["id"]),
-                    **extra,
-                )
+            self.draw_item(s, ("stroke", s["id"]))
+
+    def draw_item(self, s: dict[str, Any], tags: tuple[str, ...]) -> None:
+        """One item of any tool on the canvas (an image as its frame)."""
+        c = self.canvas
+        tool, pts, color = s.get("tool", "pen"), s["points"], s["color"]
+        w = float(s.get("width") or 2)
+        fill = s.get("fill") or ""
+        if tool in ("rect", "ellipse", "image") and len(pts) == 2:
+            (x0, y0), (x1, y1) = pts
+            make = c.create_oval if tool == "ellipse" else c.create_rectangle
+            make(x0, y0, x1, y1, outline=color, width=w, fill=fill if tool != "image" else "#e9ecef", tags=tags)
+        elif tool == "text":
+            (x, y), size = pts[0], int(s.get("size") or 20)
+            text = c.create_text(x, y, text=s.get("text", ""), anchor=tk.NW, fill=color, font=("TkDefaultFont", -size),
+                                 tags=tags)  # fmt: skip
+            if fill:  # a sticky note: the text on a coloured square
+                x0, y0, x1, y1 = c.bbox(text)
+                pad = size / 2
+                c.tag_lower(c.create_rectangle(x0 - pad, y0 - pad, x1 + pad, y1 + pad, fill=fill, outline="",
+                                               tags=tags), text)  # fmt: skip
+        elif len(pts) == 1:
+            extra: dict[str, Any] = {"stipple": "gray50"} if tool == "highlighter" else {}
+            (x, y), r = pts[0], w / 2
+            c.create_oval(x - r, y - r, x + r, y + r, fill=color, outline="", tags=tags, **extra)
+        else:
+            flat = [v for p in pts for v in p]
+            straight = tool in ("line", "arrow")
+            extra = {"stipple": "gray50"} if tool == "highlighter" else {}
+            if tool == "arrow":
+                extra["arrow"] = tk.LAST
+            c.create_line(*flat, fill=color, width=w, capstyle=tk.ROUND, joinstyle=tk.ROUND, smooth=not straight,
+                          tags=tags, **extra)  # fmt: skip
 
     def shown_ids(self) -> list[str]:
-        """Ids of the strokes on the canvas (for the demo's summary)."""
-        out = []
+        """Ids of the items on the canvas, in drawing order (for the demo's summary)."""
+        out: list[str] = []
         for item in self.canvas.find_withtag("stroke"):
             tags = [t for t in self.canvas.gettags(item) if t != "stroke"]
-            out.extend(tags[:1])
+            if tags and tags[0] not in out:
+                out.append(tags[0])
         return out
 
     # -- demo: synthetic mouse events through the same handlers -------------------------------
@@ -202,7 +242,13 @@ class DrawApp:
             drag([(100 + 10 * i, 100 + (i % 5) * 8) for i in range(30)])
             self.pick(PALETTE[3])
             drag([(100, 300 + 3 * i) for i in range(20)])
-            self.undo()
+            self.tool.set("rect")
+            drag([(300, 300), (350, 320), (400, 360)])
+            self.tool.set("pen")
+            self.undo()  # the rectangle
+            self.undo()  # the second stroke
+            self.redo()  # ... back
+            self.undo()  # ... and gone again
             if quit_after:
                 self.root.after(100, finish)
 
@@ -212,8 +258,7 @@ class DrawApp:
                 return
             self.redraw()
             summary = {
-                "drawn": self.mine[:1],
-                "undone": 1,
+                "drawn": self.mine,
                 "shown": self.shown_ids(),
                 "server": [s["id"] for s in self.note.strokes],
             }
@@ -228,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("url", nargs="?", default="http://127.0.0.1:5000", help="the server [http://127.0.0.1:5000]")
     p.add_argument("note", nargs="?", default="scratch", help="the note id [scratch]")
     p.add_argument("--name", default="Tk", help="your name, shown to the others")
-    p.add_argument("--demo", action="store_true", help="draw two strokes and undo one by synthetic mouse events")
+    p.add_argument("--demo", action="store_true", help="draw and undo through synthetic mouse events")
     p.add_argument("--quit-after-demo", action="store_true", help="with --demo: print a JSON summary and exit")
     args = p.parse_args(argv)
     note = NoteClient(args.url, args.note, name=args.name, wait=False)

@@ -1,11 +1,12 @@
-"""Fault test: a proxy cuts the client's connections at random moments while it draws.
+"""Fault tests: a proxy cuts the client's connections at random moments while it draws and moves.
 
 Two clients behind a :class:`FaultProxy` draw 150 strokes each (and remove a
 few of their own), while the proxy aborts every live connection at moments
 drawn from a fixed seed. At the end the server must hold every surviving
 stroke exactly once, its op log (as an uncut observer saw it) must be
 gapless with each op once, and every client's replica must equal the
-server's state — over WebSocket and over long-polling.
+server's state — over WebSocket and over long-polling. Moves and updates,
+which are not idempotent, are cut the same way: each must be applied once.
 """
 
 from __future__ import annotations
@@ -101,4 +102,58 @@ def test_random_cuts_lose_nothing_and_duplicate_nothing(server, note_id, transpo
             assert Counter(op["type"] for op in seen) == {"stroke": 2 * N_PER_CLIENT, "remove": n_removes}
         finally:
             for c in [*clients, observer]:
+                c.close(flush=False)
+
+
+N_MOVES = 60
+
+
+def _move_many(client: NoteClient, box: str, errors: list[BaseException]) -> None:
+    try:
+        for k in range(N_MOVES):
+            client.move(box, 1, 2, wait=False)
+            if k % 10 == 9:
+                client.update(box, width=1 + k // 10, wait=False)
+            time.sleep(0.04)
+    except BaseException as exc:
+        errors.append(exc)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("transport", ["websocket", "polling"])
+def test_random_cuts_never_apply_a_move_twice(server, note_id, transport):
+    with FaultProxy("127.0.0.1", server.port) as proxy:
+        clients = [
+            NoteClient(proxy.url, note_id, name=f"m{i}", transports=[transport], liveness=3.0, timeout=20)
+            for i in range(2)
+        ]
+        try:
+            boxes = [c.rect(0, 0, 10, 10, id=f"box-{i}", wait=True) for i, c in enumerate(clients)]
+            proxy.start_chaos(seed=20261202 + len(transport), min_gap=0.25, max_gap=1.2)
+            errors: list[BaseException] = []
+            threads = [
+                threading.Thread(target=_move_many, args=(c, b, errors)) for c, b in zip(clients, boxes, strict=True)
+            ]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(90)
+            assert not errors, errors
+            deadline = time.monotonic() + 15
+            while proxy.cuts < MIN_CUTS and time.monotonic() < deadline:
+                time.sleep(0.1)
+            proxy.stop_chaos()
+            assert proxy.cuts >= MIN_CUTS, f"the proxy cut only {proxy.cuts} times; the test proves little"
+            for c in clients:
+                c.wait_synced(timeout=60)
+            state = _server_note(server.url, note_id)
+            assert state["seq"] == 2 + 2 * (N_MOVES + N_MOVES // 10), "an op was applied twice or lost"
+            for item in state["strokes"]:
+                assert item["points"] == [[N_MOVES, 2 * N_MOVES], [10 + N_MOVES, 10 + 2 * N_MOVES]], item
+                assert item["width"] == N_MOVES // 10
+            for c in clients:
+                c.wait_until(lambda cl: cl.seq == state["seq"], timeout=30)
+                assert c.items == state["strokes"], f"replica of {c!r} differs from the server"
+        finally:
+            for c in clients:
                 c.close(flush=False)

@@ -61,6 +61,12 @@ def display() -> Iterator[str]:
 def test_tk_example_draws_undoes_and_shows_others(server, note_id, display):
     with NoteClient(server.url, note_id, name="browser-stand-in") as other:
         remote = other.draw([(400, 400), (450, 420), (500, 400)], color="#2f9e44", width=5, wait=True)
+        shapes = [
+            other.sticky(600, 50, "a sticky\nnote"),
+            other.text(600, 200, "plain text", 30),
+            other.ellipse(600, 300, 700, 350, fill="#b2f2bb"),
+            other.arrow([(600, 400), (700, 450)]),
+        ]
     env = {**os.environ, "DISPLAY": display, "PYTHONPATH": str(ROOT)}
     r = subprocess.run(
         [sys.executable, str(ROOT / "examples" / "tk_draw.py"), server.url, note_id, "--demo", "--quit-after-demo"],
@@ -71,11 +77,15 @@ def test_tk_example_draws_undoes_and_shows_others(server, note_id, display):
     )
     assert r.returncode == 0, r.stderr
     summary = json.loads(r.stdout.strip().splitlines()[-1])
-    (mine,) = summary["drawn"]
+    mine, second, rect = summary["drawn"]
     state = requests.get(f"{server.url}/api/notes/{note_id}", timeout=10).json()
-    # The first demo stroke reached the server once; the second was drawn and undone.
-    assert [s["id"] for s in state["strokes"]] == [remote, mine]
-    assert state["seq"] == 4  # remote stroke, two demo strokes, one remove
-    assert len(state["strokes"][1]["points"]) == 30
-    # The canvas showed the other peer's stroke and the own one.
-    assert summary["shown"] == [remote, mine]
+    # The first demo stroke reached the server once; the second and the rectangle were undone,
+    # the second redone and undone again (the client's undo: removes, then a restore).
+    assert [s["id"] for s in state["strokes"]] == [remote, *shapes, mine]
+    assert state["seq"] == 12  # 5 remote items, 3 own, 2 undos, a redo, an undo
+    assert len(state["strokes"][-1]["points"]) == 30
+    assert second not in summary["shown"] and rect not in summary["shown"]
+    at_rect = requests.get(f"{server.url}/api/notes/{note_id}", params={"at": 8}, timeout=10).json()
+    assert at_rect["strokes"][-1]["id"] == rect and at_rect["strokes"][-1]["tool"] == "rect"  # it was drawn
+    # The canvas showed the other peer's items of every tool and the own one.
+    assert summary["shown"] == [remote, *shapes, mine]
