@@ -143,34 +143,6 @@ def _lf(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-class _Replica(NoteReplica):
-    """:class:`NoteReplica` with one fix: an own op applied from its ack finishes no other op.
-
-    ``NoteReplica._apply`` marks an own ``remove``/``clear``/``update``/``move``/
-    ``restore`` done when it sees it applied (that is how a re-join's catch-up
-    shows which unacknowledged ops reached the server). An op built from its
-    own ack went through the same matching, so with two moves in flight the
-    first ack also "finished" the second: its ack was then ignored, its move
-    never reached the replica and its undo was the first's. Here the matching
-    is skipped for an op that an outbox entry already claimed by its ack.
-    """
-
-    def _apply(self, op: dict[str, Any]) -> list[Effect]:
-        seq = op["seq"]
-        claimed = op["type"] != "stroke" and any(o.state == "done" and o.seq == seq for o in self._outbox.values())
-        if not claimed:
-            return super()._apply(op)
-        waiting = {k: o for k, o in self._outbox.items() if o.state != "done"}
-        for k in waiting:
-            del self._outbox[k]
-        try:
-            return super()._apply(op)
-        finally:
-            merged = sorted({**self._outbox, **waiting}.items())
-            self._outbox.clear()
-            self._outbox.update(merged)
-
-
 def _fallback_inverse(kind: str, payload: Mapping[str, Any]) -> Events:
     """What undoes an op whose application this client did not see (known from the op alone)."""
     if kind == "stroke":
@@ -459,7 +431,7 @@ class NoteClient:
         self.auth = {k: v for k, v in (("name", name), ("color", color), ("token", token)) if v is not None}
         _raise_decode_limit()
 
-        self._replica: NoteReplica = _Replica(note, since=since)
+        self._replica: NoteReplica = NoteReplica(note, since=since)
         self._history = _History(self._submit_inverse, max(0, undo_limit))
         self._epoch = epoch
         self._profiles: dict[int, dict[str, Any]] = {}  # profile calls not yet acknowledged

@@ -289,7 +289,8 @@ class NoteReplica:
                 if o.kind == "stroke" and o.payload["id"] == op["id"] and o.state != "done":
                     own = True
                     effects.extend(self._finish(o, op["seq"]))
-        elif own:
+        elif own and not any(o.state == "done" and o.seq == op["seq"] for o in self._outbox.values()):
+            # an own op that no ack claimed yet (a re-join's catch-up showed it landed): its outbox entry is done
             for o in self._outbox.values():
                 if o.kind == kind and op.get("peer") in o.sent_as and o.state != "done":
                     if kind == "remove" and o.stroke_id != op.get("id"):

@@ -17,7 +17,7 @@ import requests
 
 from collab.client import NoteClient
 from collab.errors import BadRequest, CollabError, NotFound
-from collab.replica import OpApplied, OpDone, strokes_equal
+from collab.replica import NoteReplica, OpApplied, OpDone, strokes_equal
 
 from faultproxy import FaultProxy
 from serverproc import ServerProcess
@@ -274,9 +274,7 @@ def test_many_moves_in_flight_are_each_applied_once(server, note_id):
 
 
 def test_the_replica_applies_two_moves_acknowledged_one_after_the_other():
-    from collab.client import _Replica
-
-    r = _Replica("n")
+    r = NoteReplica("n")
     r.join_request()
     item = {"type": "stroke", "seq": 1, "peer": "o", "id": "a", "tool": "pen", "color": "#000", "width": 2,
             "points": [[0, 0]]}  # fmt: skip
