@@ -1,12 +1,13 @@
 """``python -m bench <scenario>``: run the benchmark and print its markdown tables.
 
-    python -m bench s1 [--target collab|naive|node|all] [--runs 3] [--out FILE]
+    python -m bench s1 [--target collab|naive|node|durable|all] [--runs 3] [--out FILE]
     python -m bench all --runs 3                 # every scenario, every server, one table
     python -m bench s1 --smoke                   # a few seconds, tiny load, collab only (CI)
     python -m bench store                        # the store alone: ops/s (see bench/store_bench.py)
+    python -m bench bignote [--smoke]            # big notes: join, fan-out beside joins, exports, memory
     python -m bench report bench/results/X.json  # print the tables of a saved run again
 
-See docs/performance.md for what each scenario and column means.
+See bench/README.md for how it works and what each column means, docs/performance.md for the figures.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from . import report
+from . import procstat, report
 from .run import BenchError, check_node, raise_nofile, run_one, summarize
 from .scenarios import SMOKE
 from .servers import BENCH, TARGETS
@@ -44,9 +45,15 @@ def _kv(items: list[str], what: str) -> dict[str, Any]:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line."""
-    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=__doc__.split("\n\n")[0],
+        epilog="other commands: python -m bench store --help | bignote --help | report FILE.json",
+    )
     p.add_argument("scenario", choices=(*ALL, "all"), help="s1 s2 s3 s4 s1-polling, or all")
-    p.add_argument("--target", default=None, help="collab, naive, node, a comma list or all [all; --smoke: collab]")
+    p.add_argument(
+        "--target", default=None, help="collab, naive, node, durable, a comma list or all [all; --smoke: collab]"
+    )
     p.add_argument("--runs", type=int, default=1, help="runs per scenario and server; figures are medians [1]")
     p.add_argument("--smoke", action="store_true", help="seconds of tiny load; exit 1 on a loss or a missing ack")
     p.add_argument("--duration", type=float, default=15, help="measured seconds (per S3 step: --step) [15]")
@@ -84,6 +91,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="extra argument to node_relay.js, e.g. --node-arg=--parser --node-arg=msgpack",
     )
     p.add_argument(
+        "--durable-arg",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="extra argument to durable_relay.js, e.g. --durable-arg=--synchronous --durable-arg=FULL",
+    )
+    p.add_argument(
         "--profile",
         action="store_true",
         help="sample the Python servers with py-spy during the (first) measured window",
@@ -108,7 +122,7 @@ def _targets(arg: str | None, smoke: bool) -> list[str]:
     names = [t.strip() for t in arg.split(",") if t.strip()]
     for t in names:
         if t not in TARGETS:
-            raise SystemExit(f"unknown target {t!r}: use collab, naive, node or all")
+            raise SystemExit(f"unknown target {t!r}: use {', '.join(TARGETS)} or all")
     return names
 
 
@@ -139,14 +153,18 @@ def main(argv: list[str] | None = None) -> int:
         return store_bench.main(argv[1:])
     if argv[:1] == ["report"]:
         return _report(argv[1:])
+    if argv[:1] == ["bignote"]:
+        from . import bignote
+
+        return bignote.main(argv[1:])
     args = build_parser().parse_args(argv)
+    scenarios = list(ALL) if args.scenario == "all" else [args.scenario]
+    targets = _targets(args.target, args.smoke)
     try:
-        check_node()
+        check_node(targets)
     except BenchError as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 2
-    scenarios = list(ALL) if args.scenario == "all" else [args.scenario]
-    targets = _targets(args.target, args.smoke)
     runs = 1 if args.smoke else max(1, args.runs)
     nofile = raise_nofile()
     if "s4" in scenarios and nofile[0] < args.connections + 200:
@@ -159,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         "date": now.isoformat(timespec="seconds"),
         "runs": runs,
         "versions": report.versions(),
+        "machine": procstat.machine(),
         "collab_commit": report.collab_commit(),
         "records": [],
     }
@@ -181,9 +200,12 @@ def main(argv: list[str] | None = None) -> int:
                                     "retakes": args.retakes,
                                 },
                                 collab_env={k: str(v) for k, v in _kv(args.collab_env, "--collab-env").items()},
-                                collab_args=args.collab_arg,
-                                naive_args=args.naive_arg,
-                                node_args=args.node_arg,
+                                extra_args={
+                                    "collab": args.collab_arg,
+                                    "naive": args.naive_arg,
+                                    "node": args.node_arg,
+                                    "durable": args.durable_arg,
+                                },
                                 profile_to=(
                                     out_path.with_name(f"{out_path.stem}-{scen}-{target}-run{i + 1}.pyspy.txt")
                                     if args.profile
@@ -277,7 +299,8 @@ def _report(argv: list[str]) -> int:
 
 def _print_report(doc: dict[str, Any]) -> None:
     """The provenance and the tables of a run's records, and the runs measured again, on stdout."""
-    print(report.header(doc["command"], doc["date"], doc["runs"], doc.get("collab_commit", "unknown")))
+    commit = doc.get("collab_commit", "unknown")
+    print(report.header(doc["command"], doc["date"], doc["runs"], commit, doc.get("machine"), doc.get("versions")))
     print(report.tables(_results(doc)))
     retaken = report.retakes(doc["records"])
     if retaken:

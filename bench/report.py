@@ -10,8 +10,8 @@ from importlib import metadata
 from typing import Any
 
 from . import procstat
-from .scenarios import check
-from .servers import BENCH, TARGETS
+from .scenarios import check, check_peer
+from .servers import BENCH, LABELS, TARGETS
 
 #: figures summed over runs (counts); every other number is the median over runs
 SUMMED = ("losses", "expected", "acks", "acks_expected", "ack_errors")
@@ -34,7 +34,7 @@ def versions() -> dict[str, str]:
         out["node"] = subprocess.run(["node", "--version"], capture_output=True, text=True, timeout=10).stdout.strip()
     except OSError:
         out["node"] = "absent"
-    for pkg in ("socket.io", "socket.io-client"):
+    for pkg in ("socket.io", "socket.io-client", "better-sqlite3"):
         try:
             out[pkg] = json.loads((BENCH / "node_modules" / pkg / "package.json").read_text())["version"]
         except OSError:
@@ -76,6 +76,10 @@ def _f(value: Any, digits: int = 1) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     return str(value)
+
+
+#: the number format of every table (other modules' tables too)
+fmt = _f
 
 
 def _ratio(a: Any, b: Any) -> str:
@@ -146,6 +150,7 @@ def tables(results: dict[str, dict[str, dict[str, Any]]]) -> str:
             )
         lines.append("")
     lines += _ratios(results)
+    lines += _peer_targets(results)
     lines += _targets(results)
     return "\n".join(lines)
 
@@ -159,23 +164,43 @@ _RATIO_FIGURES = {
 }
 
 
+#: the peers in the ratio table, in this order
+PEERS = ("naive", "node", "durable")
+
+
 def _ratios(results: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
     rows = []
     for scen, per in results.items():
         c = per.get("collab")
         if not c or not c.get("runs") or len(per) < 2:
             continue
-        n, j = per.get("naive", {}), per.get("node", {})
         for key, label in _RATIO_FIGURES.get(scen, []):
-            rows.append(
-                f"| {scen} | {label} | {_f(c.get(key), 2)} | {_f(n.get(key), 2)} | {_ratio(c.get(key), n.get(key))} | "
-                f"{_f(j.get(key), 2)} | {_ratio(c.get(key), j.get(key))} |"
-            )
+            cells = [f"| {scen} | {label} | {_f(c.get(key), 2)} |"]
+            for peer in PEERS:
+                p = per.get(peer, {})
+                cells.append(f" {_f(p.get(key), 2)} | {_ratio(c.get(key), p.get(key))} |")
+            rows.append("".join(cells))
+    if not rows:
+        return []
+    head = "".join(f" {LABELS[p]} | collab ÷ {LABELS[p].split()[0]} |" for p in PEERS)
+    return ["| scenario | figure | collab |" + head, "| --- | --- | ---: |" + " ---: | ---: |" * len(PEERS), *rows, ""]
+
+
+def _peer_targets(results: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
+    """Issue 19: collab against the durable Node peer of the same run (reported, not asserted)."""
+    rows = []
+    for scen, per in results.items():
+        c, d = per.get("collab"), per.get("durable")
+        if not c or not d or not c.get("runs") or not d.get("runs"):
+            continue
+        for label, ours, theirs, met in check_peer(scen, c, d):
+            mark = "met" if met else ("no figure" if met is None else "**not met**")
+            rows.append(f"| {scen} | {label} | {_f(ours, 2)} | {_f(theirs, 2)} | {mark} |")
     if not rows:
         return []
     return [
-        "| scenario | figure | collab | naive relay | collab ÷ naive | Node relay | collab ÷ Node |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+        "| scenario | collab against the durable Node peer (issue 19) | collab | durable Node | |",
+        "| --- | --- | ---: | ---: | --- |",
         *rows,
         "",
     ]
@@ -220,11 +245,18 @@ def collab_commit() -> str:
     return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "") if head.returncode == 0 else "unknown"
 
 
-def header(command: str, date: str, runs: int, commit: str | None = None) -> str:
-    """The run's provenance: command, date, collab commit, versions, machine."""
-    v = versions()
-    m = procstat.machine()
-    load = ", ".join(f"{x:.2f}" for x in m["loadavg"])  # type: ignore[attr-defined]
+def header(
+    command: str,
+    date: str,
+    runs: int,
+    commit: str | None = None,
+    machine: dict[str, Any] | None = None,
+    versions_: dict[str, str] | None = None,
+) -> str:
+    """The run's provenance: command, date, collab commit, versions, machine (as recorded, else as now)."""
+    v = versions_ or versions()
+    m: dict[str, Any] = machine or procstat.machine()
+    load = ", ".join(f"{x:.2f}" for x in m["loadavg"])
     return (
         f"- command: `{command}`\n"
         f"- date: {date}; medians of {runs} run(s); collab at {commit or collab_commit()}\n"
@@ -234,4 +266,4 @@ def header(command: str, date: str, runs: int, commit: str | None = None) -> str
     )
 
 
-__all__ = ["TARGETS", "aggregate", "header", "tables", "versions"]
+__all__ = ["TARGETS", "aggregate", "fmt", "header", "tables", "versions"]

@@ -1,4 +1,8 @@
-"""Run one scenario against one target: start the server, drive loadgen.js, sample /proc, stop."""
+"""Run one scenario against one target: start the server, drive loadgen.js, sample /proc, stop.
+
+:func:`run_one` is the whole run; :func:`drive` runs the generator against a server that is
+already up (the big-note benchmark drives the collab server it filled itself).
+"""
 
 from __future__ import annotations
 
@@ -8,12 +12,13 @@ import shutil
 import subprocess
 import threading
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from . import procstat, profile
 from .scenarios import SCENARIOS
-from .servers import BENCH, Server
+from .servers import BENCH, PYTHON_TARGETS, Server
 
 LOADGEN = BENCH / "loadgen.js"
 
@@ -22,12 +27,14 @@ class BenchError(RuntimeError):
     """The benchmark could not run (missing tool, server or generator failure)."""
 
 
-def check_node() -> None:
-    """Fail with the fix when Node or bench/node_modules is missing."""
+def check_node(targets: Iterable[str] = ()) -> None:
+    """Fail with the fix when Node or bench/node_modules (better-sqlite3 for the durable peer) is missing."""
     if shutil.which("node") is None:
-        raise BenchError("node is not on PATH: install Node.js 18+ (the load generator runs on it)")
-    if not (BENCH / "node_modules" / "socket.io-client").is_dir():
-        raise BenchError(f"{BENCH / 'node_modules'} is missing: run `cd bench && npm ci` first")
+        raise BenchError("node is not on PATH: install Node.js 20+ (the load generator runs on it)")
+    needed = ["socket.io-client", *(["better-sqlite3"] if "durable" in targets else [])]
+    for module in needed:
+        if not (BENCH / "node_modules" / module).is_dir():
+            raise BenchError(f"{BENCH / 'node_modules' / module} is missing: run `cd bench && npm ci` first")
 
 
 def raise_nofile(wanted: int = 20_000) -> tuple[int, int]:
@@ -45,9 +52,16 @@ def raise_nofile(wanted: int = 20_000) -> tuple[int, int]:
 class _Events(threading.Thread):
     """Reads the generator's stderr: ``@bench {...}`` events sample the server; the rest is kept."""
 
-    def __init__(self, proc: subprocess.Popen[str], server: Server, profile_to: Path | None, window: float) -> None:
+    def __init__(
+        self,
+        proc: subprocess.Popen[str],
+        server: Server,
+        profile_to: Path | None,
+        window: float,
+        on_event: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
         super().__init__(daemon=True)
-        self.proc, self.server = proc, server
+        self.proc, self.server, self.on_event = proc, server, on_event
         self.profile_to, self.window = profile_to, window
         self.profiler: subprocess.Popen[bytes] | None = None
         self.cpu: dict[int, procstat.CpuWindow] = {}
@@ -82,6 +96,11 @@ class _Events(threading.Thread):
                     self.cpu[-1].stop()
             except (OSError, KeyError):  # the server died: reported by the caller
                 pass
+            if self.on_event is not None:
+                self.on_event(ev)
+
+
+Extra = dict[str, list[str]]
 
 
 def run_one(
@@ -91,74 +110,90 @@ def run_one(
     *,
     overrides: dict[str, Any] | None = None,
     collab_env: dict[str, str] | None = None,
-    collab_args: list[str] | None = None,
-    naive_args: list[str] | None = None,
-    node_args: list[str] | None = None,
+    extra_args: Extra | None = None,
     profile_to: Path | None = None,
     timeout: float = 1200.0,
 ) -> dict[str, Any]:
-    """One run: returns ``{"scenario", "target", "loadgen": {...}, "server": {...}, "summary": {...}}``."""
+    """One run: returns ``{"scenario", "target", "loadgen": {...}, "server": {...}, "summary": {...}}``.
+
+    ``extra_args``: command-line arguments per target (``{"naive": ["--nodelay"]}``).
+    """
     opts = {**SCENARIOS[scenario].options, **(overrides or {})}
-    server = Server(
-        target, workdir, collab_env=collab_env, collab_args=collab_args, naive_args=naive_args, node_args=node_args
-    )
+    server = Server(target, workdir, collab_env=collab_env, extra_args=(extra_args or {}).get(target))
     server.start()
     record: dict[str, Any] = {"scenario": scenario, "target": target, "options": opts, "command": server.cmd}
     try:
         time.sleep(0.5)
-        rss0 = procstat.status_kb(server.pid)
-        opts = {**opts, "url": server.url, "serverPid": server.pid}
-        proc = subprocess.Popen(
-            ["node", str(LOADGEN), "--json", json.dumps(opts)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=BENCH,
-        )
-        if target == "node":
-            profile_to = None  # py-spy samples Python processes only
-        events = _Events(proc, server, profile_to, float(opts.get("duration", 10)))
-        events.start()
-        t0 = time.monotonic()
-        watchdog = threading.Timer(timeout, proc.kill)  # stderr is the events thread's: no communicate()
-        watchdog.start()
-        try:
-            assert proc.stdout is not None
-            out = proc.stdout.read()
-            proc.wait()
-        finally:
-            watchdog.cancel()
-        events.join(10)
-        if proc.returncode == -9:
-            raise BenchError(f"the load generator did not finish within {timeout:.0f}s")
-        if proc.returncode != 0 or not out.strip():
-            raise BenchError(
-                f"loadgen exited with {proc.returncode}:\n{''.join(events.other)[-3000:]}\nserver log:\n{server.log()}"
-            )
-        lg = json.loads(out.strip().splitlines()[-1])
-        record["loadgen"] = lg
-        alive = server.alive()
-        record["server"] = {
-            "alive_after": alive,
-            "rss_kb_start": rss0,
-            "rss_kb_end": procstat.status_kb(server.pid) if alive else None,
-            "hwm_kb": procstat.status_kb(server.pid, "VmHWM") if alive else None,
-            "cpu_pct": {str(k): w.percent for k, w in events.cpu.items()},
-            "machine_cpu_pct": {str(k): w.machine_percent for k, w in events.cpu.items()},
-            **events.samples,
-        }
-        record["seconds"] = time.monotonic() - t0
-        if events.profiler is not None and profile_to is not None:
-            try:
-                events.profiler.wait(30)
-                record["profile"] = {"file": str(profile_to), **profile.top(profile_to)}
-            except (subprocess.TimeoutExpired, OSError) as exc:
-                record["profile"] = {"error": f"py-spy: {exc}"}
-        record["summary"] = summarize(record, rss0)
+        record.update(drive(server, opts, profile_to=profile_to, timeout=timeout))
     finally:
         code = server.stop()
         record["server_exit"] = code
         record["server_log_tail"] = server.log(1500)
+    return record
+
+
+def drive(
+    server: Server,
+    opts: dict[str, Any],
+    *,
+    profile_to: Path | None = None,
+    timeout: float = 1200.0,
+    on_event: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Run loadgen.js with ``opts`` against a running ``server``; ``{"loadgen", "server", "seconds", "summary"}``.
+
+    ``on_event`` is called with each ``@bench`` event of the generator (``measure_start``...), after the
+    server's ``/proc`` was sampled for it.
+    """
+    record: dict[str, Any] = {}
+    rss0 = procstat.status_kb(server.pid)
+    opts = {**opts, "url": server.url, "serverPid": server.pid}
+    proc = subprocess.Popen(
+        ["node", str(LOADGEN), "--json", json.dumps(opts)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=BENCH,
+    )
+    if server.target not in PYTHON_TARGETS:
+        profile_to = None  # py-spy samples Python processes only
+    events = _Events(proc, server, profile_to, float(opts.get("duration", 10)), on_event)
+    events.start()
+    t0 = time.monotonic()
+    watchdog = threading.Timer(timeout, proc.kill)  # stderr is the events thread's: no communicate()
+    watchdog.start()
+    try:
+        assert proc.stdout is not None
+        out = proc.stdout.read()
+        proc.wait()
+    finally:
+        watchdog.cancel()
+    events.join(10)
+    if proc.returncode == -9:
+        raise BenchError(f"the load generator did not finish within {timeout:.0f}s")
+    if proc.returncode != 0 or not out.strip():
+        raise BenchError(
+            f"loadgen exited with {proc.returncode}:\n{''.join(events.other)[-3000:]}\nserver log:\n{server.log()}"
+        )
+    record["loadgen"] = json.loads(out.strip().splitlines()[-1])
+    alive = server.alive()
+    record["server"] = {
+        "alive_after": alive,
+        "rss_kb_start": rss0,
+        "rss_kb_end": procstat.status_kb(server.pid) if alive else None,
+        "hwm_kb": procstat.status_kb(server.pid, "VmHWM") if alive else None,
+        "cpu_pct": {str(k): w.percent for k, w in events.cpu.items()},
+        "machine_cpu_pct": {str(k): w.machine_percent for k, w in events.cpu.items()},
+        **events.samples,
+    }
+    record["seconds"] = time.monotonic() - t0
+    if events.profiler is not None and profile_to is not None:
+        try:
+            events.profiler.wait(30)
+            record["profile"] = {"file": str(profile_to), **profile.top(profile_to)}
+        except (subprocess.TimeoutExpired, OSError) as exc:
+            record["profile"] = {"error": f"py-spy: {exc}"}
+    record["summary"] = summarize(record, rss0)
     return record
 
 

@@ -45,6 +45,33 @@ TARGETS: dict[str, list[tuple[str, str, float, str]]] = {
 }
 
 
+#: issue 19's targets against the durable Node peer measured in the same run: scenario -> (metric, op, label)
+PEER_TARGETS: dict[str, list[tuple[str, str, str]]] = {
+    "s1": [("p99", "<=", "p99 <= the durable peer's")],
+    "s2": [("p99", "<=", "p99 <= the durable peer's")],
+    "s3": [("deliveries_per_s", ">=", "ceiling >= the durable peer's")],
+}
+
+
+def check_peer(scenario: str, ours: dict[str, Any], peer: dict[str, Any]) -> list[tuple[str, Any, Any, bool | None]]:
+    """Issue 19's targets: ``(label, collab's figure, the peer's, met)``; ``met`` is None without figures.
+
+    Every load scenario also gets "no loss": collab lost no delivery and got every ack back. A peer
+    whose S3 ramp passed no step has no ceiling: that row has no figure.
+    """
+    out: list[tuple[str, Any, Any, bool | None]] = []
+    for metric, op, label in PEER_TARGETS.get(scenario, []):
+        a, b = ours.get(metric), peer.get(metric)
+        if scenario == "s3" and not b:
+            b = None  # the peer passed no step: there is no ceiling to compare with
+        met = None if a is None or b is None else (a <= b if op == "<=" else a >= b)
+        out.append((label, a, b, met))
+    if "losses" in ours:
+        lost = (ours.get("losses") or 0) + (ours.get("acks_expected") or 0) - (ours.get("acks") or 0)
+        out.append(("no loss, every ack", ours.get("losses"), peer.get("losses"), lost == 0))
+    return out
+
+
 def check(scenario: str, summary: dict[str, Any]) -> list[tuple[str, bool | None]]:
     """Each target of ``scenario`` with True (met), False (not met) or None (no figure)."""
     out: list[tuple[str, bool | None]] = []

@@ -1,4 +1,9 @@
-"""Start and stop the servers under test: collab, the naive Flask-SocketIO relay, the Node relay."""
+"""Start and stop the servers under test: collab and its three peers.
+
+The peers: the naive Flask-SocketIO relay (in memory), the Node socket.io relay (in
+memory) and the durable Node peer (socket.io + better-sqlite3: each stroke committed
+before its ack, as collab does).
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,11 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-TARGETS = ("collab", "naive", "node")
+TARGETS = ("collab", "naive", "node", "durable")
+#: what each target is called in the tables
+LABELS = {"collab": "collab", "naive": "naive relay", "node": "Node relay", "durable": "durable Node"}
+#: the targets that are Python processes (py-spy can sample them)
+PYTHON_TARGETS = ("collab", "naive")
 #: collab settings the benchmark needs: every generator client comes from 127.0.0.1, so the
 #: per-IP connection cap (256 by default) is lifted; ``--collab-env`` overrides these.
 COLLAB_BENCH_ENV = {"COLLAB_MAX_CONNECTIONS_PER_IP": "0"}
@@ -35,32 +44,36 @@ class Server:
         workdir: Path,
         *,
         collab_env: dict[str, str] | None = None,
-        collab_args: list[str] | None = None,
-        naive_args: list[str] | None = None,
-        node_args: list[str] | None = None,
+        extra_args: list[str] | None = None,
+        database: Path | None = None,
     ) -> None:
+        """``extra_args`` go to the server's command line; ``database``: the SQLite file (collab, durable)."""
         if target not in TARGETS:
             raise ValueError(f"unknown target {target!r}: use one of {', '.join(TARGETS)}")
         self.target = target
         self.workdir = workdir
         self.port = free_port()
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        extra = list(extra_args or [])
+        self.database = database or workdir / f"{'bench' if target == 'collab' else target}-{self.port}.db"
         if target == "collab":
             self.env.update(COLLAB_BENCH_ENV)
             self.env.update(collab_env or {})
-            db = workdir / f"bench-{self.port}.db"
             self.cmd = [
                 sys.executable, str(ROOT / "app.py"),
                 "--port", str(self.port),
-                "--database", f"sqlite:///{db}",
+                "--database", f"sqlite:///{self.database}",
                 "--async-mode", self.env.get("COLLAB_ASYNC_MODE", "gevent"),
                 "--log-level", "warning",
-                *(collab_args or []),
+                *extra,
             ]  # fmt: skip
         elif target == "naive":
-            self.cmd = [sys.executable, str(BENCH / "naive_relay.py"), "--port", str(self.port), *(naive_args or [])]
+            self.cmd = [sys.executable, str(BENCH / "naive_relay.py"), "--port", str(self.port), *extra]
+        elif target == "node":
+            self.cmd = ["node", str(BENCH / "node_relay.js"), "--port", str(self.port), *extra]
         else:
-            self.cmd = ["node", str(BENCH / "node_relay.js"), "--port", str(self.port), *(node_args or [])]
+            relay = str(BENCH / "durable_relay.js")
+            self.cmd = ["node", relay, "--port", str(self.port), "--db", str(self.database), *extra]
         self.log_path = workdir / f"{target}-{self.port}.log"
         self.proc: subprocess.Popen[bytes] | None = None
 

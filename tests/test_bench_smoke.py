@@ -2,7 +2,10 @@
 
 It starts the real collab server, drives it with the Node load generator
 (official socket.io-client) for a few seconds at a tiny load, and checks that
-every stroke reached every other member and every ack came back.
+every stroke reached every other member and every ack came back. The durable
+Node peer (``bench/durable_relay.js``) runs the same smoke load, and its store
+is checked across a restart; ``python -m bench bignote --smoke`` runs every
+phase of the big-note benchmark on tiny notes.
 """
 
 from __future__ import annotations
@@ -10,8 +13,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -21,13 +28,17 @@ BENCH = ROOT / "bench"
 REQUIRE_ALL = os.environ.get("COLLAB_REQUIRE_ALL") == "1"
 
 
+NODE_MODULES = ("socket.io-client", "socket.io", "better-sqlite3")
+
+
 def _need_node_modules() -> None:
     """bench/node_modules must exist: install it with npm ci when npm is here, else skip (fail in CI)."""
-    if shutil.which("node") and (BENCH / "node_modules" / "socket.io-client").is_dir():
+    have = all((BENCH / "node_modules" / m).is_dir() for m in NODE_MODULES)
+    if shutil.which("node") and have:
         return
     if shutil.which("node") and shutil.which("npm"):
-        done = subprocess.run(
-            ["npm", "ci", "--no-audit", "--no-fund"], cwd=BENCH, capture_output=True, text=True, timeout=120
+        done = subprocess.run(  # better-sqlite3 may compile from source: a minute or two
+            ["npm", "ci", "--no-audit", "--no-fund"], cwd=BENCH, capture_output=True, text=True, timeout=600
         )
         if done.returncode == 0:
             return
@@ -37,6 +48,12 @@ def _need_node_modules() -> None:
     if REQUIRE_ALL:
         pytest.fail(f"{msg} and COLLAB_REQUIRE_ALL=1", pytrace=False)
     pytest.skip(msg)  # COLLAB_REQUIRE_ALL=1 turns this into a failure
+
+
+def _row(table: str, scenario: str, target: str) -> list[str]:
+    """The cells of one server's row in the main table."""
+    row = next(line for line in table.splitlines() if line.startswith(f"| {scenario} | {target} |"))
+    return [c.strip() for c in row.strip("|").split("|")]
 
 
 def _bench(*args: str, timeout: float = 180, ok: bool = True) -> subprocess.CompletedProcess[str]:
@@ -121,3 +138,124 @@ def test_bench_measures_disturbed_runs_and_steps_again(tmp_path: Path) -> None:
     assert [bool(p.get("disturbed")) for p in phases] == [True, False], phases
     assert phases[1].get("retaken") and phases[0]["rate_per_client"] == phases[1]["rate_per_client"]
     assert phases[0]["others_cpu_pct"] >= 0 and phases[0]["server_cpu_pct"] > 0
+
+
+def test_bench_smoke_durable_peer(tmp_path: Path) -> None:
+    """The durable Node peer runs S1's smoke load beside collab without loss; the issue-19 table compares them."""
+    _need_node_modules()
+    out = tmp_path / "durable.json"
+    done = _bench("s1", "--smoke", "--target", "collab,durable", "--retakes", "0", "--out", str(out))
+    for target in ("collab", "durable"):
+        cells = _row(done.stdout, "s1", target)
+        losses, expected = (c.strip() for c in cells[7].split("/"))
+        assert losses == "0" and int(expected.replace(",", "")) > 0, cells
+        acks, sent = (c.strip() for c in cells[8].split("/"))
+        assert acks == sent, cells
+    assert "| s1 | p99 <= the durable peer's |" in done.stdout, done.stdout
+    assert "| s1 | no loss, every ack | 0 | 0 | met |" in done.stdout, done.stdout
+    records = json.loads(out.read_text())["records"]
+    durable = next(r for r in records if r["target"] == "durable")
+    assert "durable_relay.js" in " ".join(durable["command"])
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _start_durable(db: Path, port: int) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(["node", str(BENCH / "durable_relay.js"), "--port", str(port), "--db", str(db)])
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "durable_relay.js exited"
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
+                if r.status == 200:
+                    return proc
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise AssertionError("durable_relay.js did not answer /healthz")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(10)
+
+
+def test_durable_peer_acks_after_storing_and_keeps_strokes_across_a_restart(tmp_path: Path) -> None:
+    """join/stroke as collab's contract says; what was acked is there after the process restarts."""
+    _need_node_modules()
+    import socketio
+
+    db, port = tmp_path / "durable.db", _free_port()
+    url = f"http://127.0.0.1:{port}"
+    stroke = {"note": "n1", "color": "#123456", "width": 2, "points": [[1, 2], [3, 4]]}
+    proc = _start_durable(db, port)
+    try:
+        a, b = socketio.Client(), socketio.Client()
+        got: list[dict] = []
+        b.on("stroke", got.append, namespace="/notes")
+        for c in (a, b):
+            c.connect(url, namespaces=["/notes"], transports=["websocket"])
+            ack = c.call("join", {"note": "n1"}, namespace="/notes")
+            assert ack["ok"] and ack["seq"] == 0 and ack["strokes"] == [], ack
+        assert a.call("stroke", {**stroke, "id": "s1"}, namespace="/notes") == {"ok": True, "seq": 1}
+        assert a.call("stroke", {**stroke, "id": "s2"}, namespace="/notes") == {"ok": True, "seq": 2}
+        dup = a.call("stroke", {**stroke, "id": "s1"}, namespace="/notes")
+        assert dup == {"ok": True, "seq": 1, "duplicate": True}
+        refused = a.call("stroke", {**stroke, "note": "other", "id": "s3"}, namespace="/notes")
+        assert refused["ok"] is False and refused["error"]["code"] == "not_joined"
+        deadline = time.monotonic() + 5
+        while len(got) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [(op["id"], op["seq"], op["note"], op["type"]) for op in got] == [
+            ("s1", 1, "n1", "stroke"),
+            ("s2", 2, "n1", "stroke"),
+        ]
+        for c in (a, b):
+            c.disconnect()
+    finally:
+        _stop(proc)
+    proc = _start_durable(db, port)
+    try:
+        c = socketio.Client()
+        c.connect(url, namespaces=["/notes"], transports=["polling"])
+        ack = c.call("join", {"note": "n1"}, namespace="/notes")
+        assert ack["seq"] == 2 and [(s["id"], s["seq"]) for s in ack["strokes"]] == [("s1", 1), ("s2", 2)]
+        since = c.call("join", {"note": "n1", "since": 1}, namespace="/notes")
+        assert [op["id"] for op in since["ops"]] == ["s2"] and "strokes" not in since
+        assert c.call("stroke", {**stroke, "id": "s3"}, namespace="/notes") == {"ok": True, "seq": 3}
+        c.disconnect()
+    finally:
+        _stop(proc)
+
+
+def test_bench_bignote_smoke(tmp_path: Path) -> None:
+    """Every phase of ``python -m bench bignote`` runs on tiny notes: joins, fan-out, exports and 304s, memory."""
+    _need_node_modules()
+    out = tmp_path / "bignote.json"
+    done = _bench("bignote", "--smoke", "--out", str(out))
+    assert "smoke passed" in done.stderr, done.stderr[-3000:]
+    for heading in ("| strokes (32 points each) | join ack MB |", "| joiner of the 300-stroke note |",
+                    "| strokes | export | status |", "joins sent by a client that never reads"):  # fmt: skip
+        assert heading in done.stdout, done.stdout
+    doc = json.loads(out.read_text())
+    assert {(r["size"], r["transport"]) for r in doc["joins"]} == {
+        (n, t) for n in (100, 300) for t in ("websocket", "polling", "raw")
+    }
+    assert all(r["failures"] == 0 and r["seconds"] for r in doc["joins"])
+    assert [r["with_joiner"] for r in doc["fanout"]] == [False, True]
+    assert doc["fanout"][1]["joiner"]["joins"] > 0 and doc["fanout"][1]["joiner"]["failures"] == 0
+    assert all(r["summary"]["losses"] == 0 for r in doc["fanout"])
+    assert {(r["export"], r["status"], r["not_modified_status"]) for r in doc["exports"]} == {
+        (e, 200, 304) for e in ("png", "png 240 px", "svg")
+    }
+    assert doc["memory"]["handled"] == doc["memory"]["joins"] == 5 and doc["memory"]["server_alive"]
+
+
+def test_bench_bignote_fails_loudly_on_a_bad_option() -> None:
+    """``--big`` must name one of the filled notes."""
+    done = _bench("bignote", "--smoke", "--big", "7", ok=False)
+    assert done.returncode == 2 and "--big 7 must be one of" in done.stderr
