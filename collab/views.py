@@ -258,7 +258,7 @@ def get_note(name: str) -> Response:
         if got is None:
             raise NotFound(f"note {note!r} does not exist")
         info, strokes = got
-        return jsonify({"id": info.id, "title": info.title, "seq": info.seq, "strokes": strokes})
+        return jsonify({"id": info.id, "title": info.title, "seq": info.seq, "epoch": info.epoch, "strokes": strokes})
     info = state.blocking(state.store.get, note)
     if info is None:
         raise NotFound(f"note {note!r} does not exist")

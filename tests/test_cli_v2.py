@@ -182,8 +182,8 @@ def test_token_headers_and_cookies_are_sent_over_http_and_the_socket(private, no
         out = tmp_path / "x.json"
         r = run("export", proxy.url, note_id, "-o", str(out))
         assert r.returncode == 1 and r.stderr == (
-            f"collab: GET {proxy.url}/api/notes/{note_id} was refused (403 forbidden: you may not do this to "
-            "this note) (pass a share link's token with --token, or the site's login with --cookie or --header)\n"
+            f"collab: GET {proxy.url}/api/notes/{note_id} was refused (403 forbidden: you may not open note "
+            f"{note_id!r}) (pass a share link's token with --token, or the site's login with --cookie or --header)\n"
         )
         assert run("export", proxy.url, note_id, "-o", str(out), "--token", token, *access).returncode == 0
         assert json.loads(out.read_text())["strokes"][0]["tool"] == "rect"
