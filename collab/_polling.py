@@ -157,6 +157,7 @@ class PollingPath:
         except Exception:
             log.exception("long-polling request %s %s failed", env["REQUEST_METHOD"], handler.path)
             handler.close_connection = True
+            handler.status, handler.response_length = "500 Internal Server Error", len(_SERVER_ERROR)
             self._send(handler, _SERVER_ERROR)
             return
         if env["wsgi.input"].left:
@@ -167,7 +168,9 @@ class PollingPath:
         if handler.close_connection:
             lines.append("Connection: close\r\n")
         lines.append("\r\n")
-        self._send(handler, "".join(lines).encode("latin-1") + body)
+        data = "".join(lines).encode("latin-1") + body
+        handler.status, handler.response_length = status, len(data)  # for the access log
+        self._send(handler, data)
         self.served += 1
 
     @staticmethod

@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from collab import _patches  # noqa: E402
+from collab import _patches
 
 
 def main() -> int:
@@ -27,8 +27,10 @@ def main() -> int:
             for target, prints in table.items():
                 now = _patches.current(target)
                 known = now in prints
-                if label == "target" and not known and not any(
-                    _patches.current(t) in p for t, p in patch.fixed_upstream.items()
+                if (
+                    label == "target"
+                    and not known
+                    and not any(_patches.current(t) in p for t, p in patch.fixed_upstream.items())
                 ):
                     unknown += 1
                 print(
