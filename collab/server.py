@@ -335,7 +335,7 @@ def wsgi_app() -> Any:
         _patches.install_speedups(mode)
     except StartupError as exc:
         print(f"collab: {exc}", file=sys.stderr, flush=True)
-        sys.exit(exc.code)
+        _exit_now(exc.code)
     freeze_startup_objects()  # start-up objects out of the collector's sight: no ~65 ms full-GC stalls
     return app
 
@@ -556,6 +556,21 @@ def _install_stop(socketio: Any, state: Any) -> None:
         pass
 
 
+def _exit_now(code: int) -> NoReturn:
+    """Exit at once after a start-up failure: nothing was opened that needs closing.
+
+    Under gevent's monkey-patching (gevent 24), finalizing the interpreter after such
+    an early exit can print "Exception ignored ... greenlet is being finalized" tracebacks
+    from logging's clean-up; the one line already printed is the whole story.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of ``python app.py``."""
-    sys.exit(serve(argv))
+    code = serve(argv)
+    if code not in (0, None):
+        _exit_now(code)
+    sys.exit(code)
