@@ -1,26 +1,14 @@
-"""WSGI entry point for production servers.
+"""WSGI entry point of a checkout, for production servers.
 
     gunicorn -k gevent -w 1 --bind 127.0.0.1:5000 wsgi:app
 
-Settings come from ``COLLAB_*`` environment variables (see docs/configuration.md).
-The gevent worker monkey-patches before importing this module; patching here
-too covers servers that do not.
+``app`` is :func:`collab.server.wsgi_app`'s: :func:`collab.create_app` with settings
+from ``COLLAB_*`` environment variables (docs/configuration.md), gevent's
+monkey-patching if the server did not apply it, and collab's speed-ups, as
+``python app.py`` has them. Without a checkout (the wheel), the same app is
+``gunicorn ... 'collab.server:wsgi_app()'``.
 """
 
-import os
+from collab.server import wsgi_app
 
-os.environ.setdefault("COLLAB_ASYNC_MODE", "gevent")
-
-if os.environ["COLLAB_ASYNC_MODE"] == "gevent":
-    from gevent import monkey
-
-    if not monkey.is_module_patched("socket"):
-        monkey.patch_all()
-
-from collab import create_app
-
-app = create_app()
-
-from collab.server import freeze_startup_objects  # noqa: E402
-
-freeze_startup_objects()  # start-up objects out of the collector's sight: no ~65 ms full-GC stalls
+app = wsgi_app()

@@ -18,7 +18,9 @@ before. Anything unusual takes the ordinary WSGI path: a handshake (no ``sid``),
 WebSocket upgrade, HTTP/1.0, a chunked or ``Expect``-ing body, a percent-encoded path,
 another method, or an application whose WSGI entry point is not Flask's own with
 Flask-SocketIO's middleware in front (someone wrapped it: their middleware must see
-every request). See docs/performance.md, "Long-polling".
+every request). Installed by collab's own server only, when the guarded speed-up
+:data:`collab._patches.flask_socketio.FAST_POLLING` finds Flask-SocketIO's middleware
+as it was written against. See docs/performance.md, "Long-polling".
 """
 
 from __future__ import annotations
@@ -89,20 +91,15 @@ class PollingPath:
 
     @classmethod
     def for_app(cls, app: Any) -> PollingPath | None:
-        """The fast path for ``app``, or ``None`` when something else must see every request."""
-        try:
-            from flask import Flask
-            from flask_socketio import _SocketIOMiddleware
-        except ImportError:  # pragma: no cover - both are collab's dependencies
-            return None
-        if not isinstance(app, Flask) or type(app).__call__ is not Flask.__call__:
-            return None
-        if type(app).wsgi_app is not Flask.wsgi_app:
-            return None  # a subclass changed what Flask does with a request
-        mw: Any = app.__dict__.get("wsgi_app")
-        if type(mw) is not _SocketIOMiddleware:
-            return None  # wrapped by someone's middleware (or no Socket.IO at all)
-        return cls(mw.engineio_path, mw.engineio_app.handle_request, mw.flask_app)
+        """The fast path for ``app``, or ``None`` when something else must see every request.
+
+        What it reads of Flask-SocketIO's private middleware is in
+        :mod:`collab._patches.flask_socketio`, whose guard the server checks first.
+        """
+        from ._patches.flask_socketio import middleware_parts
+
+        parts = middleware_parts(app)
+        return None if parts is None else cls(*parts)
 
     def environ(self, handler: Any) -> dict[str, Any] | None:
         """A lean WSGI environ for the request ``handler`` has parsed, or ``None`` (WSGI path).
@@ -160,6 +157,7 @@ class PollingPath:
         except Exception:
             log.exception("long-polling request %s %s failed", env["REQUEST_METHOD"], handler.path)
             handler.close_connection = True
+            handler.status, handler.response_length = "500 Internal Server Error", len(_SERVER_ERROR)
             self._send(handler, _SERVER_ERROR)
             return
         if env["wsgi.input"].left:
@@ -170,7 +168,9 @@ class PollingPath:
         if handler.close_connection:
             lines.append("Connection: close\r\n")
         lines.append("\r\n")
-        self._send(handler, "".join(lines).encode("latin-1") + body)
+        data = "".join(lines).encode("latin-1") + body
+        handler.status, handler.response_length = status, len(data)  # for the access log
+        self._send(handler, data)
         self.served += 1
 
     @staticmethod

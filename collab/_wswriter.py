@@ -22,6 +22,8 @@ engineio keeps one asleep per connection for its whole life: a greenlet, its
 stacks and a timer, ~9 KB of an idle connection's memory). Every path that
 queues a packet or a close starts it.
 
+Installed by collab's own gevent server only, through the guarded patch
+:data:`collab._patches.engineio.COALESCING_WRITER` (never by ``init_app``).
 Only the gevent-websocket transport is replaced (the default under gevent);
 any other WebSocket object goes to the stock handler. Apart from the writer the
 handler is python-engineio 4.x's own (the upgrade handshake, the reader loop,
@@ -36,14 +38,16 @@ import struct
 from typing import Any
 
 from engineio import exceptions, packet
-from engineio import socket as eio_socket
 
 #: The most frames joined into one write (bounds the size of one write).
 MAX_FRAMES = 256
 
-_stock_handler: Any = eio_socket.Socket._websocket_handler
-_stock_send: Any = eio_socket.Socket.send
-_stock_close: Any = eio_socket.Socket.close
+#: Set by the patch that installs this writer (:data:`collab._patches.engineio.COALESCING_WRITER`):
+#: whether it is in place, and the stock methods it falls back to.
+active = False
+_stock_handler: Any = None
+_stock_send: Any = None
+_stock_close: Any = None
 _HEAD16 = struct.Struct("!BBH")
 _HEAD64 = struct.Struct("!BBQ")
 
@@ -124,10 +128,11 @@ def hold() -> None:
     waits for I/O or a timer. Order per connection is kept: once a connection
     has held-back frames, everything sent to it until the release is held too,
     and packets that would have gone through the queue still do. Needs gevent
-    (the only mode that installs this writer); idempotent while a hold is open.
+    (the only mode that installs this writer); idempotent while a hold is open, and a no-op
+    while the writer is not installed (``init_app`` in a host's process).
     """
     global _held
-    if _held is not None:
+    if _held is not None or not active:
         return
     from gevent import get_hub
 
@@ -302,11 +307,3 @@ def _coalescing_handler(self: Any, ws: Any) -> Any:
     direct.ensure_writer().join()
     self.close(wait=False, abort=True, reason=self.server.reason.TRANSPORT_CLOSE)
     return []
-
-
-def install() -> None:
-    """Use the coalescing writer for every gevent-websocket connection (idempotent, process-wide)."""
-    if eio_socket.Socket._websocket_handler is not _coalescing_handler:
-        eio_socket.Socket._websocket_handler = _coalescing_handler  # type: ignore[method-assign]
-        eio_socket.Socket.send = _send  # type: ignore[method-assign]
-        eio_socket.Socket.close = _close  # type: ignore[method-assign]

@@ -15,15 +15,7 @@ from typing import Any, TypeVar
 from flask import Flask, g, request
 from flask_socketio import SocketIO
 
-from . import _json, _wswriter, signals
-from ._compat import (
-    end_werkzeug_websocket_connections,
-    faster_binary_check,
-    lighter_pings,
-    patch_engineio,
-    speed_up_gevent_websocket,
-    websocket_fallback,
-)
+from . import _json, _patches, signals
 from .access import ShareLinks
 from .committer import Committer
 from .config import DEFAULTS
@@ -49,6 +41,22 @@ AuthorizeHook = Callable[[Any, str | None], str | None]
 
 
 DEFAULT_ROLES = ("edit", "view", "none")
+
+
+def _warn_unless_monkey_patched() -> None:
+    """Warn when collab runs in gevent mode but gevent's monkey-patching was not applied."""
+    try:
+        from gevent import monkey
+    except ImportError:  # pragma: no cover - gevent is a dependency
+        return
+    if monkey.is_module_patched("socket") and monkey.is_module_patched("threading"):
+        return
+    log.warning(
+        "gevent async mode, but gevent's monkey-patching was not applied: every database, Redis or "
+        "socket call will stall all connections, and connections may hang (call "
+        "`from gevent import monkey; monkey.patch_all()` first thing in the file you run, before "
+        "Flask is imported, or run under `gunicorn -k gevent`; see docs/embedding.md, section 3)"
+    )
 
 
 class CollabState:
@@ -274,8 +282,6 @@ class Collab:
         namespace = config["COLLAB_NAMESPACE"]
         if not isinstance(namespace, str) or not namespace.startswith("/") or namespace == "/":
             raise ConfigError("COLLAB_NAMESPACE must start with '/' and may not be '/' (left to the host)")
-        patch_engineio(int(config["COLLAB_MAX_DECODE_PACKETS"]))
-        faster_binary_check()
         queue = config["COLLAB_MESSAGE_QUEUE"] or getattr(socketio, "server_options", {}).get("message_queue")
         if queue and str(config["COLLAB_DATABASE"]).startswith("sqlite"):
             raise ConfigError(
@@ -286,13 +292,11 @@ class Collab:
             socketio = self._make_socketio(app, config)
         elif getattr(socketio, "server", None) is None:
             raise ConfigError("call socketio.init_app(app) before collab.init_app(app, socketio=socketio)")
-        if socketio.server.eio.async_mode == "threading":
-            end_werkzeug_websocket_connections()
-        if socketio.server.eio.async_mode == "gevent":
-            speed_up_gevent_websocket()
-            websocket_fallback(socketio.server.eio)
-            lighter_pings()
-            _wswriter.install()
+        # fixes only (collab/_patches): speed-ups are for collab's own server, never a host's process
+        eio = socketio.server.eio
+        _patches.install_fixes(eio.async_mode, eio, int(config["COLLAB_MAX_DECODE_PACKETS"]))
+        if eio.async_mode == "gevent":
+            _warn_unless_monkey_patched()
         store = open_store(
             config["COLLAB_DATABASE"],
             oplog_keep=int(config["COLLAB_OPLOG_KEEP"]),

@@ -5,6 +5,12 @@ with ``--log-format json`` each record becomes
 ``{"ts", "level", "logger", "msg", ...}`` for log shippers. Secrets never
 reach the logs: database URLs are logged with the password hidden and share
 tokens are not logged at all.
+
+collab's own server writes an access log (logger ``collab.access``, info level,
+:func:`access_line`); :func:`log_join` and :func:`log_op` are the debug lines of
+joins and ops, for the namespace to call. Every client-supplied string goes through
+:func:`escape` (no control characters, no line breaks, bounded length) and
+:func:`redact`.
 """
 
 from __future__ import annotations
@@ -25,6 +31,105 @@ _SECRETS = (
     re.compile(r"""(['"]token['"]\s*:\s*['"])[^'"]+"""),
     re.compile(r"(x-collab-token['\"]?\s*[:=]\s*['\"]?)[^\s'\",]+", re.IGNORECASE),
 )
+
+
+#: The longest client-supplied string a log line carries (longer ones end in "...").
+MAX_FIELD = 120
+
+
+def _escape_char(ch: str) -> str:
+    if ch == '"':
+        return '\\"'
+    if ch == "\\":
+        return "\\\\"
+    if ch.isprintable():
+        return ch
+    return ch.encode("unicode_escape").decode("ascii")
+
+
+def escape(value: object, limit: int = MAX_FIELD) -> str:
+    """``value`` as one printable line: control characters, quotes and backslashes escaped, cut at ``limit``."""
+    text = value if isinstance(value, str) else str(value)
+    cut = len(text) > limit
+    out = "".join(map(_escape_char, text[:limit] if cut else text))
+    return out + "..." if cut else out
+
+
+def access_line(client: object, requestline: str, status: object, length: int | None, seconds: float) -> str:
+    """One access-log line: ``ADDRESS "REQUEST LINE" STATUS BYTES SECONDSs``.
+
+    ``client`` is a ``(host, port)`` address or a host; ``status`` as the server keeps it
+    (``b"200 OK"``, ``"200 OK"`` or ``200``): only its code is written. The request line is
+    escaped and its share tokens redacted.
+    """
+    host = client[0] if isinstance(client, tuple) and client else client or "-"
+    if isinstance(status, bytes):
+        status = status.decode("latin-1", "replace")
+    code = str(status).split(" ", 1)[0] if status else "-"
+    request = redact(escape(requestline or "", 2000))
+    size = "-" if length is None else str(length)
+    return f'{escape(host, 64)} "{request}" {escape(code, 16)} {size} {seconds:.3f}s'
+
+
+_events = logging.getLogger("collab")
+
+
+def log_join(
+    sid: str,
+    note: object,
+    role: object,
+    *,
+    since: int | None = None,
+    seq: int | None = None,
+    strokes: int | None = None,
+    ops: int | None = None,
+    logger: logging.Logger | None = None,
+) -> None:
+    """Debug line for an answered join: ``join sid=... note="..." role=edit since=0 seq=12 strokes=40``.
+
+    Ids and counts only: never the note's content, the connect payload or a token.
+    ``since`` is the client's catch-up point, ``seq`` the note's seq in the ack,
+    ``strokes`` (a full snapshot) or ``ops`` (a catch-up) what the ack carried.
+    """
+    log = logger or _events
+    if not log.isEnabledFor(logging.DEBUG):
+        return
+    parts = [f"join sid={escape(sid, 64)}", f'note="{escape(note)}"', f"role={escape(role, 16)}"]
+    for name, value in (("since", since), ("seq", seq), ("strokes", strokes), ("ops", ops)):
+        if value is not None:
+            parts.append(f"{name}={int(value)}")
+    log.debug("%s", " ".join(parts))
+
+
+def log_op(
+    sid: str,
+    note: object,
+    kind: object,
+    *,
+    seq: int | None = None,
+    op_id: object = None,
+    points: int | None = None,
+    size: int | None = None,
+    code: str | None = None,
+    logger: logging.Logger | None = None,
+) -> None:
+    """Debug line for an op: ``op sid=... note="..." kind=stroke id="s1" seq=13 points=42 bytes=910``.
+
+    ``seq`` once committed, ``code`` the error code when it was refused. Sizes only
+    (``points``, ``size`` in bytes of the payload as received): never the payload itself.
+    """
+    log = logger or _events
+    if not log.isEnabledFor(logging.DEBUG):
+        return
+    parts = [f"op sid={escape(sid, 64)}", f'note="{escape(note)}"', f"kind={escape(kind, 32)}"]
+    if op_id is not None:
+        parts.append(f'id="{escape(op_id, 64)}"')
+    for name, value in (("seq", seq), ("points", points), ("bytes", size)):
+        if value is not None:
+            parts.append(f"{name}={int(value)}")
+    if code is not None:
+        parts.append(f"refused={escape(code, 32)}")
+    log.debug("%s", " ".join(parts))
 
 
 def redact(text: str) -> str:

@@ -8,6 +8,7 @@ import pytest
 from engineio import packet
 from geventwebsocket.websocket import Header
 
+from collab import _wswriter
 from collab._wswriter import _Direct, _Raw, _send, frame, hold
 
 
@@ -53,9 +54,10 @@ class _Conn:
         return True
 
 
-def test_hold_joins_a_batch_with_the_acks_its_senders_send_after_it() -> None:
+def test_hold_joins_a_batch_with_the_acks_its_senders_send_after_it(monkeypatch: pytest.MonkeyPatch) -> None:
     """A member that gets a broadcast and, from its own task, its ack gets both in one send."""
     gevent = pytest.importorskip("gevent")
+    monkeypatch.setattr(_wswriter, "active", True)  # as collab's own server has it
     from gevent.event import Event
 
     kernel = _Kernel()
@@ -79,3 +81,10 @@ def test_hold_joins_a_batch_with_the_acks_its_senders_send_after_it() -> None:
     assert kernel.sends == [frame(op) + frame(ack)]  # in order, one system call
     _send(conn, op)  # no hold open any more: written at once
     assert kernel.sends[-1] == frame(op) and len(kernel.sends) == 2
+
+
+def test_hold_is_a_no_op_while_the_writer_is_not_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In a host's process (init_app installs no speed-up) the namespace's hold() changes nothing."""
+    monkeypatch.setattr(_wswriter, "active", False)
+    hold()
+    assert _wswriter._held is None

@@ -221,7 +221,14 @@ def main(argv: list[str] | None = None) -> int:
     def stop(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, stop)
+    if socketio.async_mode == "gevent":
+        import gevent
+
+        # gevent runs signal handlers in a greenlet of their own: raise in the main one, quietly
+        main_greenlet = gevent.getcurrent()
+        gevent.signal_handler(signal.SIGTERM, main_greenlet.throw, KeyboardInterrupt)
+    else:
+        signal.signal(signal.SIGTERM, stop)
     print(f"host site: http://{args.host}:{args.port}/ (whiteboards at /whiteboard/)", file=sys.stderr, flush=True)
     try:
         socketio.run(app, host=args.host, port=args.port, log_output=False)
