@@ -441,22 +441,52 @@ def _serve_gevent(app: Any, sock: socket.socket, access: AccessLog | None) -> No
         handler_class = pywsgi.WSGIHandler
     import gevent
 
+    header_timeout = float(app.config["COLLAB_HEADER_TIMEOUT"])
+    idle_timeout = float(app.config["COLLAB_IDLE_TIMEOUT"])
+    guard = SocketsPerAddress(int(app.config["COLLAB_MAX_SOCKETS_PER_IP"] or 0))
+
     class Handler(handler_class):  # type: ignore[misc, valid-type]
         """The handler with a 1 KB read buffer instead of 8 KB: idle connections hold less.
 
         Large WebSocket frames are read straight into their destination either way.
         Request headers are parsed by :class:`collab._headers.Headers`; the access log
-        is collab's (:class:`AccessLog`), or none.
+        is collab's (:class:`AccessLog`), or none. A request's line and headers must
+        arrive within ``COLLAB_HEADER_TIMEOUT`` and a kept-alive connection's next
+        request within ``COLLAB_IDLE_TIMEOUT`` (slowloris); an address may hold
+        ``COLLAB_MAX_SOCKETS_PER_IP`` TCP connections at once, half-open ones included.
         """
 
         def __init__(self, sock: Any, address: Any, server: Any) -> None:
             super().__init__(sock, address, server)
             self.rfile.close()  # type: ignore[has-type]  # the 8 KB reader; the socket stays open
             self.rfile = sock.makefile("rb", READ_BUFFER)  # type: ignore[has-type]
+            self._served = 0
+
+        def handle(self) -> None:
+            """Serve the connection unless its address already holds its share of sockets."""
+            address = self.client_address[0] if isinstance(self.client_address, tuple) else str(self.client_address)
+            if not guard.enter(address):
+                self.rfile.close()
+                self.socket.close()  # at once: this address holds its share of sockets already
+                return
+            try:
+                super().handle()
+            finally:
+                guard.leave(address)
+
+        def read_requestline(self) -> str:
+            """The request line, or ``""`` (close) when it does not come in time."""
+            wait = header_timeout if self._served == 0 else idle_timeout
+            self._served += 1
+            line = ""
+            with gevent.Timeout(wait, False):
+                line = super().read_requestline()
+            return line
 
         def MessageClass(self, fp: Any, *args: Any) -> Headers:
-            """The request's headers, read without the email package (see collab._headers)."""
-            return Headers.read(fp)
+            """The request's headers, read without the email package (see collab._headers), in time."""
+            with gevent.Timeout(header_timeout, ValueError("the request's headers did not arrive in time")):
+                return Headers.read(fp)
 
         def log_request(self) -> None:
             """One access-log line, or nothing (``--no-access-log``)."""
@@ -500,6 +530,30 @@ def _serve_gevent(app: Any, sock: socket.socket, access: AccessLog | None) -> No
     for signum in (signal.SIGTERM, signal.SIGINT):
         gevent.signal_handler(signum, server.stop, 5)
     server.serve_forever()
+
+
+class SocketsPerAddress:
+    """How many TCP connections each client address holds (collab's gevent server); a bound on them."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.open: dict[str, int] = {}
+
+    def enter(self, address: str) -> bool:
+        """Count a new connection; False (refuse it) when the address is at its limit."""
+        held = self.open.get(address, 0)
+        if self.limit and held >= self.limit:
+            return False
+        self.open[address] = held + 1
+        return True
+
+    def leave(self, address: str) -> None:
+        """A connection of ``address`` closed."""
+        held = self.open.get(address, 1) - 1
+        if held > 0:
+            self.open[address] = held
+        else:
+            self.open.pop(address, None)
 
 
 def _serve_eventlet(app: Any, sock: socket.socket, access: AccessLog | None) -> None:

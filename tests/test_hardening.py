@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import time
 from pathlib import Path
 
@@ -206,5 +207,48 @@ def test_a_reader_that_never_reads_big_joins_is_dropped_by_bytes_not_packets(tmp
             )
             assert "slow consumer: dropping" in srv.log_path.read_text()
             assert neighbour.call("stroke", stroke("calm", "fine"))["ok"]
+        finally:
+            neighbour.close()
+
+
+def half_open(port: int, source: str, partial: bytes) -> socket.socket:
+    s = socket.socket()
+    s.bind((source, 0))  # another loopback address than the neighbour's
+    s.connect(("127.0.0.1", port))
+    s.sendall(partial)
+    return s
+
+
+def closed_by_server(s: socket.socket, within: float) -> bool:
+    s.settimeout(within)
+    try:
+        while s.recv(4096):
+            pass  # a 400 answer, then the close
+        return True
+    except TimeoutError:
+        return False
+    except OSError:
+        return True
+
+
+def test_slow_headers_and_idle_connections_are_closed_and_half_open_ones_are_bounded(tmp_path: Path) -> None:
+    env = {"COLLAB_HEADER_TIMEOUT": "1", "COLLAB_IDLE_TIMEOUT": "2", "COLLAB_MAX_SOCKETS_PER_IP": "10"}
+    with ServerProcess(tmp_path, env=env) as srv:
+        neighbour = Peer(srv.url)
+        try:
+            assert neighbour.call("join", {"note": "calm"})["ok"]
+            slow_line = half_open(srv.port, "127.0.0.2", b"GET /healthz HT")
+            slow_headers = half_open(srv.port, "127.0.0.2", b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+            assert closed_by_server(slow_line, 5) and closed_by_server(slow_headers, 5)
+            idle = half_open(srv.port, "127.0.0.2", b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert idle.recv(4096).startswith(b"HTTP/1.1 200")
+            assert closed_by_server(idle, 6)  # kept alive, then closed once idle past COLLAB_IDLE_TIMEOUT
+            crowd = [half_open(srv.port, "127.0.0.3", b"GET / HTTP/1.1\r\n") for _ in range(10)]
+            extra = half_open(srv.port, "127.0.0.3", b"GET / HTTP/1.1\r\n")
+            assert closed_by_server(extra, 0.9)  # past the address's share: closed before any timeout
+            assert neighbour.call("stroke", stroke("calm", "fine"))["ok"]  # another address is served meanwhile
+            assert requests.get(f"{srv.url}/healthz", timeout=5).status_code == 200
+            for s in (*crowd, extra, slow_line, slow_headers, idle):
+                s.close()
         finally:
             neighbour.close()
