@@ -132,6 +132,11 @@ def log_op(
     log.debug("%s", " ".join(parts))
 
 
+def events_debug() -> bool:
+    """Whether :func:`log_join` and :func:`log_op` would write anything (a cheap check for hot paths)."""
+    return _events.isEnabledFor(logging.DEBUG)
+
+
 def redact(text: str) -> str:
     """``text`` with share tokens replaced by ``[redacted]``."""
     for pattern in _SECRETS:

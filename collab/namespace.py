@@ -31,7 +31,7 @@ import flask_socketio
 from flask import request
 from socketio.exceptions import ConnectionRefusedError as SioConnectionRefused
 
-from . import _json, handlers, hosts, ops, protocol, watchdogs
+from . import _json, handlers, hosts, logs, ops, protocol, watchdogs
 from .acks import DONE, DeferredAck, hook_deferred_acks
 from .errors import BadRequest, CollabError, Forbidden, InternalError, NotFound, RateLimited
 from .fanout import Fanout
@@ -340,7 +340,13 @@ class NotesNamespace(flask_socketio.Namespace):
         handle = committer.enqueue(req)
         mine.set()  # the op holds its place in the queue: the next event may start
         committer.wait(req, handle)
-        return self._outcome(req)
+        try:
+            ack = self._outcome(req)
+        except CollabError as exc:
+            self._log_op(conn, req, None, exc.code)
+            raise
+        self._log_op(conn, req, ack.get("seq"), None)
+        return ack
 
     @staticmethod
     def _outcome(req: OpRequest) -> dict[str, Any]:
@@ -355,9 +361,28 @@ class NotesNamespace(flask_socketio.Namespace):
         """The ack of a deferred op whose batch is committed (refusals logged as :meth:`_guarded` does)."""
         try:
             ack = self._outcome(req)
+            self._log_op(conn, req, ack.get("seq"), None)
         except CollabError as exc:
+            self._log_op(conn, req, None, exc.code)
             ack = self._refusal(event, conn, exc)
         return self._answered(event, conn, ack)
+
+    @staticmethod
+    def _log_op(conn: Connection, req: OpRequest, seq: Any, code: str | None) -> None:
+        """A debug line per op (ids, seq, sizes; never the payload): see :func:`collab.logs.log_op`."""
+        if not logs.events_debug():
+            return
+        body = req.body
+        points = body.get("points")
+        logs.log_op(
+            conn.sid,
+            req.note,
+            req.kind,
+            seq=seq if isinstance(seq, int) else None,
+            op_id=body.get("id"),
+            points=len(points) if isinstance(points, list) else None,
+            code=code,
+        )
 
     def _answered(self, event: str, conn: Connection, ack: dict[str, Any]) -> dict[str, Any]:
         conn.in_flight -= 1
@@ -434,6 +459,11 @@ class NotesNamespace(flask_socketio.Namespace):
         if changed:
             self._announce(note, peers)
             self.access.signal("member_joined", note=note, peer=conn.peer, role=role)
+        if logs.events_debug():
+            strokes = st.strokes if isinstance(st.strokes, list) else None
+            logs.log_join(conn.sid, note, role, since=plan.since, seq=st.note.seq,
+                          strokes=len(strokes) if strokes is not None else None,
+                          ops=len(st.ops) if st.ops is not None else None)  # fmt: skip
         return ack
 
     def _check_reading(self, conn: Connection) -> None:

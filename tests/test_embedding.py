@@ -526,3 +526,32 @@ def test_example_is_documented(site: HostSite) -> None:
         "@collab.authorize",
     ):
         assert line in src and line in doc, line
+
+
+@pytest.mark.parametrize("target", ["//evil.example", "/%09/evil.example", "/%0a/evil.example", "/\\evil.example",
+                                    "https://evil.example/", "/\\/evil.example"])  # fmt: skip
+def test_the_example_login_never_redirects_off_site(site: HostSite, target: str) -> None:
+    s = requests.Session()
+    url = f"{site.url}/login?next={target}"
+    r = s.post(url, data={"username": "alice", "password": "alice-pw"}, allow_redirects=False, timeout=10)
+    assert r.status_code == 302
+    assert r.headers["Location"] in ("/", f"{site.url}/"), r.headers["Location"]
+    ok = s.post(f"{site.url}/login?next=/whiteboard/", data={"username": "alice", "password": "alice-pw"},
+                allow_redirects=False, timeout=10)  # fmt: skip
+    assert ok.headers["Location"].endswith("/whiteboard/")
+
+
+def test_the_example_sites_log_holds_no_share_token(site: HostSite, note: str) -> None:
+    alice = logged_in(site)
+    with _joined(site, alice, note):
+        pass
+    token = alice.post(f"{site.url}/whiteboard/api/notes/{note}/share", json={"role": "view"}, timeout=10).json()[
+        "token"
+    ]
+    assert requests.get(f"{site.url}/whiteboard/n/{note}", params={"share": token}, timeout=10).status_code == 200
+    assert requests.get(f"{site.url}/whiteboard/api/notes/{note}", params={"share": token}, timeout=10).ok
+    c = Client(site.url, auth={"token": token})
+    c.close()
+    time.sleep(0.3)
+    log = site.log_path.read_text()
+    assert "share=" in log and token not in log and token[:20] not in log

@@ -45,6 +45,7 @@ except ModuleNotFoundError:  # a checkout without `pip install -e .`: use the re
 
 from collab import Collab, signals  # noqa: E402
 from collab.config import from_env  # noqa: E402
+from collab.logs import RedactSecrets  # noqa: E402
 
 log = logging.getLogger("host_site")
 
@@ -106,6 +107,20 @@ def authorize(who: Visitor, note: str | None) -> str | None:
         if note.startswith("private-"):
             return None
     return "view"
+
+
+def _local_path(target: str) -> bool:
+    """Whether ``next`` is a path on this site: ``/x``, never ``//host``, ``/\\host`` or ``/\t/host``.
+
+    Browsers drop tabs and newlines from URLs and read backslashes as slashes, so
+    ``/%09/evil.example`` is ``//evil.example`` to them.
+    """
+    from urllib.parse import urlsplit
+
+    if not target.startswith("/") or not target.isprintable() or "\\" in target or target.startswith("//"):
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc
 
 
 # -- signals: the site logs what happens on its whiteboards ------------------------------------------
@@ -174,8 +189,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             if user is not None and secrets.compare_digest(user.password, request.form.get("password", "")):
                 login_user(user)
                 target = request.args.get("next", "")
-                safe = target.startswith("/") and not target.startswith("//")
-                return redirect(target if safe else url_for("home"))
+                return redirect(target if _local_path(target) else url_for("home"))
             flash("Wrong user name or password.")
         return render_template("login.html", users=USERS.values())
 
@@ -215,6 +229,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--log-level", default="info")
     args = p.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    for handler in logging.getLogger().handlers:  # gevent-websocket logs request lines: share tokens included
+        handler.addFilter(RedactSecrets())
     app = create_app({**from_env(), "COLLAB_DATABASE": args.database})
     socketio: SocketIO = app.extensions["socketio"]
 
