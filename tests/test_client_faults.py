@@ -157,3 +157,79 @@ def test_random_cuts_never_apply_a_move_twice(server, note_id, transport):
         finally:
             for c in clients:
                 c.close(flush=False)
+
+
+def _mix_a(client: NoteClient, errors: list[BaseException]) -> None:
+    """Strokes, then moves (each by its own dx), updates and removes of this client's own items."""
+    try:
+        for k in range(40):
+            client.draw([(k, 0), (k, 5)], color="#1971c2", width=2, id=f"a-{k}")
+            if k % 5 == 4:
+                client.move([f"a-{k - 1}"], k, 0, wait=False)
+            if k % 7 == 6:
+                client.update(f"a-{k - 2}", width=k, wait=False)
+            if k % 10 == 9:
+                client.remove(f"a-{k - 3}", wait=False)
+            time.sleep(0.04)
+    except BaseException as exc:
+        errors.append(exc)
+
+
+def _mix_b(client: NoteClient, errors: list[BaseException]) -> None:
+    """Strokes, and now and then a clear of everything, undone (a restore) right after."""
+    try:
+        for k in range(40):
+            client.draw([(k, 50), (k, 55)], color="#e03131", width=3, id=f"b-{k}")
+            if k % 13 == 12:
+                client.clear(wait=False)
+                client.undo(wait=False)
+            time.sleep(0.04)
+    except BaseException as exc:
+        errors.append(exc)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("transport", ["websocket", "polling"])
+def test_random_cuts_with_every_kind_of_op_leave_every_replica_equal_to_the_server(server, note_id, transport):
+    with FaultProxy("127.0.0.1", server.port) as proxy:
+        a, b = (NoteClient(proxy.url, note_id, name=n, transports=[transport], liveness=3.0, timeout=20) for n in "ab")
+        observer = NoteClient(server.url, note_id, name="observer", transports=[transport], wait=False)
+        seen: list[dict[str, Any]] = []
+        observer.on("op", seen.append)
+        observer.wait_connected(20)
+        try:
+            proxy.start_chaos(seed=20261203 + len(transport), min_gap=0.25, max_gap=1.2)
+            errors: list[BaseException] = []
+            threads = [
+                threading.Thread(target=_mix_a, args=(a, errors)),
+                threading.Thread(target=_mix_b, args=(b, errors)),
+            ]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(90)
+            assert not errors, errors
+            deadline = time.monotonic() + 15
+            while proxy.cuts < MIN_CUTS and time.monotonic() < deadline:
+                time.sleep(0.1)
+            proxy.stop_chaos()
+            assert proxy.cuts >= MIN_CUTS, f"the proxy cut only {proxy.cuts} times; the test proves little"
+            for c in (a, b):
+                c.wait_synced(timeout=60)
+            state = _server_note(server.url, note_id)
+            for c in (a, b, observer):
+                c.wait_until(lambda cl: cl.seq == state["seq"], timeout=30)
+                assert c.items == state["strokes"], f"replica of {c!r} differs from the server"
+            deadline = time.monotonic() + 10
+            while len(seen) < state["seq"] and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert [op["seq"] for op in seen] == list(range(1, state["seq"] + 1)), "the op log has gaps or repeats"
+            kinds = Counter(op["type"] for op in seen)
+            assert kinds["stroke"] == 80, "a stroke was lost or applied twice"
+            assert kinds["clear"] == 3 and kinds["restore"] == 3, kinds  # each clear and its undo exactly once
+            moves = [(tuple(op["ids"]), op["dx"]) for op in seen if op["type"] == "move"]
+            assert len(moves) == len(set(moves)), "a move was applied twice"
+            assert len(moves) <= 8 and kinds["update"] <= 5 and kinds["remove"] <= 4, kinds
+        finally:
+            for c in (a, b, observer):
+                c.close(flush=False)
