@@ -165,7 +165,7 @@ def test_unsafe_setup_is_refused(tmp_path: Path, redis_url: str) -> None:
         timeout=60,
         cwd=tmp_path,
     )
-    assert proc.returncode == 2
+    assert proc.returncode == 3  # configuration that cannot work (README, "Exit codes")
     assert "postgresql://" in proc.stderr and "SQLite" in proc.stderr
 
 
