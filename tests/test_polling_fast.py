@@ -178,7 +178,7 @@ def test_refused_body_is_answered_and_ends_the_session(servers: dict[str, Server
     """A POST over the size limit is refused at once, unread; its session ends.
 
     Stock Engine.IO left such a POST unanswered unless the client went on polling
-    (collab._compat, item 3); nobody polls here. On the fast path the connection is
+    (collab._patches.engineio, REFUSED_POST); nobody polls here. On the fast path the connection is
     closed, so the unread body is never taken for a request.
     """
     raw = Raw(servers[kind])
