@@ -19,7 +19,7 @@ import { laser } from "./tools/laser.js";
 import { select } from "./tools/select.js";
 import { shape } from "./tools/shape.js";
 import { textTool } from "./tools/text.js";
-import { confirmDialog, el, myColor, promptDialog, toast } from "./ui.js";
+import { confirmDialog, el, myColor, promptDialog, shareDialog, toast } from "./ui.js";
 
 const cfg = readConfig();
 const NOTE = cfg.note;
@@ -622,6 +622,14 @@ $("#zoom-out").addEventListener("click", () => app.camera.zoomAt(app.camera.W / 
 $("#zoom-reset").addEventListener("click", () => app.camera.reset());
 $("#zoom-fit").addEventListener("click", () => app.camera.fit(unionBox(app.shown.values())));
 $("#help-btn").addEventListener("click", () => $("#help").showModal());
+$("#share").addEventListener(
+  "click",
+  edit(() =>
+    shareDialog((role) => api(noteApi(cfg, NOTE) + "/share", { method: "POST", body: { role }, token: SHARE }).catch((err) => {
+      throw new Error(friendlyError(err));
+    })),
+  ),
+);
 $("#stop-following").addEventListener("click", () => app.presence.follow(null));
 $("#people").addEventListener("click", () => {
   const list = $("#people-list");

@@ -128,3 +128,49 @@ export function relativeTime(iso) {
   if (s < 86400) return `${Math.round(s / 3600)} h ago`;
   return new Date(t).toLocaleDateString(undefined, { year: "numeric", month: "short", day: "numeric" });
 }
+
+/**
+ * The share dialog: make a view or edit link (`make(role)` resolves {url}) and copy it.
+ * Enter (or the Done button) closes it.
+ */
+export function shareDialog(make) {
+  return openDialog((form, dialog) => {
+    form.classList.add("share");
+    form.append(el("h2", { text: "Share this note" }));
+    form.append(el("p", { class: "muted", text: "Anyone with the link can open the note, with the role you choose, until it expires." }));
+    const out = el("input", { type: "text", readonly: "", "aria-label": "Share link", placeholder: "Choose a role to make a link" });
+    const copy = el("button", { class: "btn", type: "button", text: "Copy", disabled: "" });
+    const roles = el("div", { class: "share-roles" });
+    for (const [role, label] of [["view", "View-only link"], ["edit", "Edit link"]]) {
+      const b = el("button", { class: "btn", type: "button", "data-role": role, text: label });
+      b.addEventListener("click", async () => {
+        for (const x of roles.children) x.setAttribute("aria-pressed", String(x === b));
+        out.value = "";
+        copy.disabled = true;
+        try {
+          const link = await make(role);
+          out.value = new URL(link.url, location.href).href;
+          copy.disabled = false;
+          out.select();
+        } catch (err) {
+          toast(`Could not make a link: ${err.message}`, "error");
+        }
+      });
+      roles.append(b);
+    }
+    copy.addEventListener("click", async () => {
+      out.select();
+      try {
+        await navigator.clipboard.writeText(out.value);
+      } catch (_) {
+        document.execCommand("copy"); // older browsers, or no clipboard permission
+      }
+      copy.textContent = "Copied";
+      setTimeout(() => (copy.textContent = "Copy"), 1500);
+    });
+    const done = el("button", { class: "btn btn-primary", value: "ok", text: "Done" });
+    form.append(roles, el("div", { class: "share-link" }, out, copy), el("div", { class: "dialog-actions" }, done));
+    queueMicrotask(() => roles.firstChild.focus());
+    return () => out.value || null;
+  });
+}
