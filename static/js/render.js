@@ -1,5 +1,6 @@
 // The two canvases. `#board`: the committed and pending items over a dot grid, redrawn
-// when the items or the view change. `#live`: what moves — my item in progress, others'
+// when the items or the view change — only the new items when the view is the same and
+// the items before them are unchanged (someone drawing adds on top: O(1), not O(n)). `#live`: what moves — my item in progress, others'
 // drafts, the selection, the eraser, laser trails — redrawn every frame while something does.
 import { drawStroke, strokeBox } from "./draw.js";
 
@@ -14,7 +15,24 @@ export class Renderer {
     this.sceneDirty = true;
     this.liveDirty = true;
     this.queued = false;
-    this.stats = { frames: 0, items: 0, ms: 0 };
+    this.stats = { frames: 0, full: 0, incremental: 0, items: 0, ms: 0 };
+    /** What #board shows: the camera, and per drawn item its signature (see sig()). */
+    this.drawn = null;
+  }
+
+  /** An item as drawn: a new object for the same content has the same signature. */
+  static sig(it) {
+    return `${it.id}|${it.tool}|${it.color}|${it.width}|${it.fill}|${it.size}|${it.text}`;
+  }
+
+  /** Whether #board can be brought up to date by drawing `list`'s tail only. */
+  appendable(list, camKey) {
+    const d = this.drawn;
+    if (!d || d.camKey !== camKey || list.length < d.sigs.length) return false;
+    for (let i = 0; i < d.sigs.length; i++) {
+      if (d.points[i] !== list[i].points || d.sigs[i] !== Renderer.sig(list[i])) return false;
+    }
+    return true;
   }
 
   schedule() {
@@ -56,19 +74,33 @@ export class Renderer {
     const t0 = performance.now();
     const { bctx: ctx, app } = this;
     const cam = app.camera;
-    ctx.setTransform(1, 0, 0, 1, 0, 0);
-    ctx.fillStyle = getComputedStyle(document.body).getPropertyValue("--paper").trim() || "#ffffff";
-    ctx.fillRect(0, 0, this.board.width, this.board.height);
-    this.grid(ctx);
-    this.setWorld(ctx);
-    const [x0, y0] = cam.toWorld(0, 0);
-    const [x1, y1] = cam.toWorld(cam.W, cam.H);
     const sel = app.selection;
     const [dx, dy] = sel.offset || [0, 0];
     const resize = app.gesture && app.gesture.kind === "resize" ? app.gesture : null;
     const faded = app.tools.eraser.hidden(app);
+    const list = [...app.items().values()];
+    // Anything drawn differently from plain (moving, resizing, fading, being edited) means a full redraw.
+    const special = dx || dy || resize || (faded && faded.size) || app.editingId;
+    const camKey = special ? null : `${cam.tx}|${cam.ty}|${cam.z}|${this.dpr}|${this.board.width}|${this.board.height}`;
+    let from = 0;
+    if (camKey && this.appendable(list, camKey)) {
+      from = this.drawn.sigs.length;
+      this.setWorld(ctx);
+      this.stats.incremental++;
+    } else {
+      ctx.setTransform(1, 0, 0, 1, 0, 0);
+      ctx.fillStyle = getComputedStyle(document.body).getPropertyValue("--paper").trim() || "#ffffff";
+      ctx.fillRect(0, 0, this.board.width, this.board.height);
+      this.grid(ctx);
+      this.setWorld(ctx);
+      this.stats.full++;
+    }
+    this.drawn = camKey ? { camKey, sigs: list.map(Renderer.sig), points: list.map((it) => it.points) } : null;
+    const [x0, y0] = cam.toWorld(0, 0);
+    const [x1, y1] = cam.toWorld(cam.W, cam.H);
     let n = 0;
-    for (let s of app.items().values()) {
+    for (let i = from; i < list.length; i++) {
+      let s = list[i];
       if (s.id === app.editingId) continue;
       if (resize && s.id === resize.item.id) s = { ...s, points: sel.resized(resize) };
       const moving = (dx || dy) && sel.has(s.id);

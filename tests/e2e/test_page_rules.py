@@ -108,3 +108,33 @@ def test_thumbnails_and_wheel_zoom(server: ServerProcess, opener: Opener, consol
     assert "width=240" in (img.get_attribute("src") or "")
     wait_for(home, "id => document.querySelector(`li.card[data-note='${id}'] img`).naturalWidth === 240", note)
     console.assert_clean()
+
+
+def test_the_render_cache_draws_only_what_changed(server: ServerProcess, opener: Opener, console: Console) -> None:
+    """Bob's new stroke reaches Ada's board as an append (only it is drawn); an erase
+    redraws everything; the pixels are right either way."""
+    from pagekit import wait_ids, wait_ink
+
+    note = fresh_note()
+    ada = opener.page(f"{server.url}/n/{note}", "Ada")
+    bob = opener.page(f"{server.url}/n/{note}", "Bob")
+    one = draw(bob, [(200, 200), (400, 200)])
+    wait_ids(ada, [one])
+    wait_ink(ada, 300, 200, present=True)
+    before = ada.evaluate("({...window.collab.app.renderer.stats})")
+    two = draw(bob, [(200, 400), (400, 400)])
+    wait_ids(ada, [one, two])
+    wait_ink(ada, 300, 400, present=True)
+    wait_ink(ada, 300, 200, present=True)
+    after = ada.evaluate("({...window.collab.app.renderer.stats})")
+    assert after["incremental"] > before["incremental"]
+    bob.keyboard.press("e")
+    bob.mouse.move(300, 180)
+    bob.mouse.down()
+    bob.mouse.move(300, 220, steps=3)
+    bob.mouse.up()
+    wait_ids(ada, [two])
+    wait_ink(ada, 300, 200, present=False)
+    wait_ink(ada, 300, 400, present=True)
+    assert ada.evaluate("window.collab.app.renderer.stats.full") > after["full"]
+    console.assert_clean()
