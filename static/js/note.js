@@ -658,6 +658,77 @@ $("#change-name").addEventListener("click", async () => {
   if (!peer && app.sync.socket.connected) toast("Could not change your name now; it is used from the next connection.", "error");
 });
 
+// -- history view (?at=SEQ) -----------------------------------------------------------------------------
+/**
+ * The note as it was just after op `at` (GET /api/notes/<id>?at=), read-only, without a
+ * connection: a slider walks through the history, "Back to live" opens the note itself.
+ * Returns a stand-in for Sync with what the page asks of it.
+ */
+function historyView(at) {
+  const stub = { role: "view", gone: false, me: null, seq: 0, sendCursor: () => true, sendDraft: () => true, view: () => app.shown, setProfile: async () => null };
+  document.body.classList.add("history-mode");
+  setRole("view");
+  $("#view-only").textContent = "History";
+  onStatus("history", 0);
+  $("#status-text").textContent = "History";
+  const bar = $("#history-bar");
+  bar.hidden = false;
+  const range = $("#history-range");
+  const label = $("#history-label");
+  const live = new URL(location.href);
+  live.searchParams.delete("at");
+  $("#history-live").href = live.pathname + live.search;
+  let want = 0;
+  async function show(seq) {
+    const n = ++want;
+    label.textContent = `Change ${seq} of ${range.max}`;
+    const url = new URL(location.href);
+    url.searchParams.set("at", String(seq));
+    history.replaceState(null, "", url);
+    try {
+      const st = await api(`${noteApi(cfg, NOTE)}?at=${seq}`, { token: SHARE });
+      if (n !== want) return;
+      app.shown = new Map(st.strokes.sort((a, b) => a.seq - b.seq).map((it) => [it.id, { ...it, tool: it.tool || "pen" }]));
+      bar.classList.remove("missing");
+    } catch (err) {
+      if (n !== want) return;
+      app.shown = new Map();
+      bar.classList.add("missing");
+      label.textContent = err.status === 404 ? `Change ${seq}: that part of the history is no longer kept` : `Change ${seq}: ${friendlyError(err)}`;
+    }
+    app.sceneChanged();
+  }
+  (async () => {
+    try {
+      const now = await api(noteApi(cfg, NOTE), { token: SHARE });
+      setTitle(now.title);
+      range.max = String(now.seq);
+      const seq = Math.max(0, Math.min(now.seq, Number.parseInt(at, 10) || now.seq));
+      range.value = String(seq);
+      await show(seq);
+      app.camera.fit(unionBox(app.shown.values()));
+    } catch (err) {
+      showGone({ title: "No history to show", message: `Could not open this note: ${friendlyError(err)}.`, actions: [el("a", { class: "btn", href: cfg.home, text: "All notes" })] });
+    }
+  })();
+  range.addEventListener("input", () => show(Number(range.value)));
+  $("#history-prev").addEventListener("click", () => {
+    range.value = String(Math.max(0, Number(range.value) - 1));
+    show(Number(range.value));
+  });
+  $("#history-next").addEventListener("click", () => {
+    range.value = String(Math.min(Number(range.max), Number(range.value) + 1));
+    show(Number(range.value));
+  });
+  return stub;
+}
+
+$("#history-btn").addEventListener("click", () => {
+  const url = new URL(location.href);
+  url.searchParams.set("at", String(app.sync.replica ? app.sync.replica.seq : 0));
+  location.assign(url);
+});
+
 // -- start ---------------------------------------------------------------------------------------------
 addEventListener("resize", resize);
 resize();
@@ -665,7 +736,8 @@ stage.focus({ preventScroll: true });
 
 let myName = chosenName() || guestName(); // never asks: a friendly name until one is chosen
 let fitted = false;
-app.sync = new Sync({
+const AT = params.get("at");
+app.sync = AT !== null ? historyView(AT) : new Sync({
   cfg,
   note: NOTE,
   auth: { name: myName, color: myColor(), ...(SHARE ? { token: SHARE } : {}) },

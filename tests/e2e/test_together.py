@@ -76,3 +76,30 @@ def test_share_link_laser_follow_and_resize(
     ada.click("#stop-following")
     assert not ada.is_visible("#following")
     console.assert_clean()
+
+
+def test_history_view_walks_through_the_changes(server: ServerProcess, opener: Opener, console: Console) -> None:
+    from pagekit import draw, wait_ink
+
+    note = "history-" + uuid.uuid4().hex[:10]
+    ada = opener.page(f"{server.url}/n/{note}", "Ada")
+    one = draw(ada, [(200, 200), (400, 200)])
+    two = draw(ada, [(200, 400), (400, 400)])
+    ada.keyboard.press("Control+z")  # op 3 removes `two`
+    wait_connected(ada)
+    ada.click("#history-btn")
+    ada.wait_for_url(lambda u: "at=3" in u)
+    ada.wait_for_selector("#history-bar:not([hidden])")
+    wait_for(ada, "() => document.getElementById('history-label').textContent === 'Change 3 of 3'")
+    assert ada.is_visible("#view-only") and not ada.is_visible("#style-panel")
+    ada.click("#history-prev")
+    wait_for(ada, "ids => JSON.stringify([...window.collab.shown().keys()]) === JSON.stringify(ids)", [one, two])
+    assert "at=2" in ada.url
+    ada.click("#history-prev")
+    wait_for(ada, "ids => JSON.stringify([...window.collab.shown().keys()]) === JSON.stringify(ids)", [one])
+    ada.click("#history-live")
+    wait_connected(ada)
+    assert "at=" not in ada.url
+    wait_for(ada, "ids => JSON.stringify([...window.collab.shown().keys()]) === JSON.stringify(ids)", [one])
+    wait_ink(ada, 300, 400, present=False)
+    console.assert_clean()
