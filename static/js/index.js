@@ -34,7 +34,7 @@ function card(n) {
   h.title = n.title;
   const when = el("time", { datetime: n.updated, text: relativeTime(n.updated) });
   when.title = new Date(n.updated).toLocaleString();
-  const count = `${n.strokes} stroke${n.strokes === 1 ? "" : "s"} · `;
+  const count = `${n.strokes} item${n.strokes === 1 ? "" : "s"} · `;
   body.append(h, el("div", { class: "card-meta" }, el("span", { class: "count", text: count }), when));
   link.append(thumb, body);
 

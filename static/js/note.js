@@ -793,4 +793,5 @@ window.collab = {
   undo: () => app.history.undo(),
   redo: () => app.history.redo(),
   setTool,
+  name: () => myName,
 };

@@ -138,3 +138,37 @@ def test_the_render_cache_draws_only_what_changed(server: ServerProcess, opener:
     wait_ink(ada, 300, 400, present=True)
     assert ada.evaluate("window.collab.app.renderer.stats.full") > after["full"]
     console.assert_clean()
+
+
+def test_a_name_the_host_gives_is_used_and_never_asked(server: ServerProcess, opener: Opener, console: Console) -> None:
+    """An identify hook returning a name makes the join ack list us under it (the server
+    side is tested in test_embedding*); here the ack is rewritten as such a host's would be."""
+    ctx = opener.new_context(None)
+    ctx.add_init_script(
+        """(() => {
+            const wrap = () => {
+                if (!window.io || window.io.__wrapped) return;
+                const real = window.io;
+                window.io = (...a) => {
+                    const s = real(...a);
+                    const emit = s.emit.bind(s);
+                    s.emit = (ev, payload, ack) => ev === 'join' && typeof ack === 'function'
+                        ? emit(ev, payload, (err, res) => {
+                            if (res && res.ok) for (const p of res.peers) if (p.peer === res.peer) p.name = 'Dr. Host';
+                            ack(err, res);
+                        })
+                        : emit(ev, payload, ack);
+                    return s;
+                };
+                window.io.__wrapped = true;
+            };
+            document.addEventListener('readystatechange', wrap);
+            const t = setInterval(() => { wrap(); if (window.io && window.io.__wrapped) clearInterval(t); }, 0);
+        })()"""
+    )
+    page = opener.page(f"{server.url}/n/{fresh_note()}", ctx=ctx)
+    assert page.locator("dialog[open]").count() == 0
+    assert page.evaluate("window.collab.name()") == "Dr. Host"
+    page.click("#people")
+    assert not page.is_visible("#change-name")
+    console.assert_clean()
