@@ -2,16 +2,18 @@
 // canvases), tools/*.js (one module per tool: down/move/up), selection.js, history.js
 // (undo/redo with inverse ops), presence.js (people, cursors, lasers, names),
 // toolbar.js (tools and style) and sync.js (the server).
-import { api, friendlyError, noteApi, notePage, randomId, readConfig } from "./config.js";
+import { api, friendlyError, noteApi, readConfig } from "./config.js";
 import { Camera } from "./camera.js";
-import { FONT, LINE_HEIGHT, STICKY_PADDING, hits, textSize, unionBox } from "./draw.js";
+import { hits, unionBox } from "./draw.js";
 import { History } from "./history.js";
-import { handOver } from "./outbox.js";
+import { historyView } from "./historyview.js";
 import { Presence, chosenName, guestName, rememberName } from "./presence.js";
 import { Renderer } from "./render.js";
+import { VIEW_TOOLS, onDeleted, onRefused, onStatus, setRole } from "./screens.js";
 import { Selection } from "./selection.js";
 import { Sync } from "./sync.js";
-import { KEYS, STICKY_FILL, Toolbar } from "./toolbar.js";
+import { TextEditor } from "./texteditor.js";
+import { KEYS, Toolbar } from "./toolbar.js";
 import { eraser } from "./tools/eraser.js";
 import { freehand } from "./tools/freehand.js";
 import { hand } from "./tools/hand.js";
@@ -19,7 +21,7 @@ import { laser } from "./tools/laser.js";
 import { select } from "./tools/select.js";
 import { shape } from "./tools/shape.js";
 import { textTool } from "./tools/text.js";
-import { confirmDialog, el, myColor, promptDialog, shareDialog, toast } from "./ui.js";
+import { confirmDialog, myColor, promptDialog, shareDialog, toast } from "./ui.js";
 
 const cfg = readConfig();
 const NOTE = cfg.note;
@@ -29,7 +31,6 @@ const shareQuery = SHARE ? `?share=${encodeURIComponent(SHARE)}` : "";
 const $ = (sel) => document.querySelector(sel);
 const THROTTLE_MS = 33; // drafts and cursors: about 30 a second
 const DRAFT_TTL_MS = 3000;
-const VIEW_TOOLS = ["select", "hand", "laser"]; // what a view-only visitor may use
 
 const stage = $("#stage");
 
@@ -77,7 +78,8 @@ const app = {
   style: (tool) => app.toolbar.style(tool),
   setTool: (tool, keepSelection) => setTool(tool, keepSelection),
   itemAt,
-  editText,
+  editText: (item, at, sticky) => app.text.open(item, at, sticky),
+  commitText: (discard) => app.text.commit(discard),
   sendDraft,
   sendCursor,
 };
@@ -89,6 +91,7 @@ app.camera = new Camera(() => {
 app.renderer = new Renderer(app, $("#board"), $("#live"));
 app.selection = new Selection(app);
 app.history = new History(app);
+app.text = new TextEditor(app, $("#editors"));
 app.presence = new Presence({ camera: app.camera, sync: () => app.sync, schedule: () => app.liveChanged(), layer: $("#cursors") });
 app.toolbar = new Toolbar({
   onTool: (t) => setTool(t),
@@ -123,7 +126,7 @@ function setTool(tool, keepSelection = false) {
     toast("This note is view-only for you.");
     return;
   }
-  commitText();
+  app.text.commit();
   app.toolbar.setTool(tool);
   if (!keepSelection && tool !== "select") app.selection.set([]);
   app.eraserAt = null;
@@ -193,99 +196,6 @@ setInterval(() => {
   }
 }, 500);
 
-// -- connection status, role, the note going away ------------------------------------------------------
-const STATUS_TEXT = {
-  connected: "Connected",
-  connecting: "Connecting…",
-  reconnecting: "Reconnecting…",
-  offline: "Offline",
-  unreachable: "Server unreachable",
-  deleted: "Deleted",
-  refused: "No access",
-};
-const STATUS_TITLE = {
-  offline: "This device is offline. Your changes are kept here and sent when it is back online.",
-  unreachable: "The network is up, but the server does not answer. Your changes are kept here and sent when it answers.",
-};
-function onStatus(state, waiting) {
-  const box = $("#status");
-  box.dataset.state = state;
-  box.dataset.waiting = String(waiting);
-  let text = STATUS_TEXT[state] || state;
-  if (waiting) text = state === "connected" ? `Saving ${waiting}…` : `${text} · ${waiting} waiting`;
-  $("#status-text").textContent = text;
-  document.querySelector(".people-panel").classList.toggle("stale", state !== "connected");
-  box.title = STATUS_TITLE[state] || (waiting ? `${waiting} change(s) not yet saved on the server` : text);
-}
-
-function setRole(role) {
-  const viewOnly = role !== "edit";
-  document.body.classList.toggle("read-only", viewOnly);
-  $("#view-only").hidden = !viewOnly;
-  $("#title").disabled = viewOnly;
-  // Not remembered: with the edit role again (logged in), the chosen tool is back.
-  if (viewOnly && !VIEW_TOOLS.includes(app.toolbar.prefs.tool)) app.toolbar.setTool("hand", false);
-}
-
-/** Instead of the board: why there is none, and what one can do. */
-function showGone({ title, message, actions }) {
-  commitText(true);
-  document.body.classList.add("gone");
-  const box = $("#gone");
-  box.replaceChildren(el("h1", { text: title }), el("p", { text: message }), el("div", { class: "gone-actions" }, ...actions));
-  box.hidden = false;
-  app.shown = new Map();
-  app.sceneChanged();
-}
-
-function loginUrl() {
-  const link = document.querySelector('link[rel="collab-login"], link[rel="login"]');
-  const url = cfg.loginUrl || cfg.login || (link && link.getAttribute("href"));
-  return typeof url === "string" && url ? url : null;
-}
-
-function onRefused(message, code) {
-  const actions = [];
-  const login = loginUrl();
-  if (login && code === "forbidden") actions.push(el("a", { class: "btn btn-primary", href: login, text: "Log in" }));
-  actions.push(el("a", { class: "btn", href: cfg.home, text: "All notes" }));
-  showGone({
-    title: code === "not_found" ? "No such note" : "You cannot open this note",
-    message: code === "not_found" ? message : `${message}${login ? " Logging in may give you access." : ""}`,
-    actions,
-  });
-}
-
-function onDeleted(pending) {
-  const actions = [el("a", { class: "btn" + (pending.length ? "" : " btn-primary"), href: cfg.home, text: "All notes" })];
-  if (pending.length) {
-    const save = el("button", { class: "btn btn-primary", type: "button", text: `Keep my ${pending.length} unsaved item(s) in a new note` });
-    save.addEventListener("click", async () => {
-      save.disabled = true;
-      try {
-        const row = await api(cfg.api, { method: "POST", body: { title: `${title} (recovered)`.slice(0, 200) } });
-        const entries = pending.map((it) => {
-          const { seq, peer, type, ...stroke } = it;
-          return { kind: "stroke", sent: false, stroke };
-        });
-        handOver(row.id, entries);
-        location.assign(notePage(cfg, row.id));
-      } catch (err) {
-        save.disabled = false;
-        toast(`Could not create the note: ${friendlyError(err)}`, "error", 6000);
-      }
-    });
-    actions.unshift(save);
-  }
-  showGone({
-    title: "This note was deleted",
-    message: pending.length
-      ? "Someone deleted it while you had changes that were not saved yet. They were not sent into it; you can keep them in a new note."
-      : "Someone deleted this note. Nothing of it is left to show.",
-    actions,
-  });
-}
-
 // -- title, exports -------------------------------------------------------------------------------
 let title = NOTE;
 function setTitle(t) {
@@ -310,74 +220,6 @@ $("#title").addEventListener("click", async () => {
     toast(`Could not rename: ${friendlyError(err)}`, "error");
   }
 });
-
-// -- text editing ------------------------------------------------------------------------------
-let editor = null; // {ta, item?, at, sticky}
-
-/** Start typing: a new text at world point `at`, or an existing text item. */
-function editText(item, at, sticky) {
-  commitText();
-  if (app.sync.role !== "edit") return;
-  const st = app.style("text");
-  const it = item || { tool: "text", color: st.color, size: st.size, points: [at], fill: sticky ? (st.fill || STICKY_FILL) : undefined };
-  const ta = el("textarea", { class: "text-editor", spellcheck: "false", "aria-label": sticky || it.fill ? "Sticky note text" : "Text" });
-  ta.value = item ? item.text : "";
-  const size = textSize(it) * app.camera.z;
-  const [sx, sy] = app.camera.toScreen(it.points[0][0], it.points[0][1]);
-  ta.style.left = `${sx}px`;
-  ta.style.top = `${sy}px`;
-  ta.style.font = `${size}px/${LINE_HEIGHT} ${FONT}`;
-  ta.style.color = it.color;
-  if (it.fill) {
-    ta.style.background = it.fill;
-    ta.style.padding = `${STICKY_PADDING * size}px`;
-    ta.style.margin = `${-STICKY_PADDING * size}px`;
-    ta.classList.add("sticky");
-  }
-  const fit = () => {
-    ta.style.height = "auto";
-    ta.style.width = "auto";
-    ta.style.height = `${ta.scrollHeight}px`;
-    ta.style.width = `${Math.max(size * 4, ta.scrollWidth + size)}px`;
-  };
-  ta.addEventListener("input", fit);
-  ta.addEventListener("keydown", (e) => {
-    e.stopPropagation();
-    if (e.key === "Escape" || (e.key === "Enter" && (e.ctrlKey || e.metaKey))) {
-      e.preventDefault();
-      commitText();
-    }
-  });
-  ta.addEventListener("blur", () => commitText());
-  $("#editors").append(ta);
-  editor = { ta, item, it };
-  app.editingId = item ? item.id : null;
-  app.sceneChanged();
-  fit();
-  ta.focus();
-}
-
-function commitText(discard = false) {
-  if (!editor) return;
-  const { ta, item, it } = editor;
-  editor = null;
-  app.editingId = null;
-  ta.remove();
-  // eslint-disable-next-line no-control-regex
-  const text = ta.value.replace(/\r\n?/g, "\n").replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, "").slice(0, 10000);
-  if (!discard && app.sync && app.sync.role === "edit") {
-    if (item) {
-      if (!text.trim()) app.history.act([{ kind: "remove", id: item.id }]);
-      else if (text !== item.text) app.history.act([{ kind: "update", id: item.id, set: { text } }]);
-    } else if (text.trim()) {
-      const stroke = { id: randomId(16), tool: "text", color: it.color, size: it.size, text, points: [it.points[0].map((v) => Math.round(v * 100) / 100)] };
-      if (it.fill) stroke.fill = it.fill;
-      app.history.act([{ kind: "stroke", stroke }]);
-    }
-  }
-  app.sceneChanged();
-  stage.focus({ preventScroll: true });
-}
 
 // -- history buttons, clear ---------------------------------------------------------------------------
 function updateHistoryButtons() {
@@ -440,8 +282,8 @@ function pointerCtx(e) {
 stage.addEventListener("pointerdown", (e) => {
   if (!app.sync || app.sync.gone) return;
   stage.focus({ preventScroll: true });
-  if (editor) {
-    commitText(); // a click outside the text commits it
+  if (app.text.active) {
+    app.text.commit(); // a click outside the text commits it
     if (e.target !== stage && !stage.contains(e.target)) return;
     if (["text", "sticky"].includes(app.toolbar.prefs.tool)) return;
   }
@@ -508,9 +350,9 @@ stage.addEventListener("dblclick", (e) => {
   const hit = itemAt(app.camera.toWorld(p[0], p[1]));
   if (hit && hit.tool === "text") {
     app.selection.set([hit.id]);
-    editText(hit);
+    app.text.open(hit);
   } else if (app.toolbar.prefs.tool === "select" && !hit) {
-    editText(null, app.camera.toWorld(p[0], p[1]), false);
+    app.text.open(null, app.camera.toWorld(p[0], p[1]), false);
   }
 });
 stage.addEventListener(
@@ -592,7 +434,7 @@ document.addEventListener("keydown", (e) => {
   }
   if (k === "Enter" && sel.single() && sel.single().tool === "text") {
     e.preventDefault();
-    return editText(sel.single());
+    return app.text.open(sel.single());
   }
   if (KEYS[lower] && !e.shiftKey) return setTool(KEYS[lower]);
   if (k === "[") return app.toolbar.setWidth(app.toolbar.prefs.widthIndex - 1);
@@ -658,71 +500,6 @@ $("#change-name").addEventListener("click", async () => {
   if (!peer && app.sync.socket.connected) toast("Could not change your name now; it is used from the next connection.", "error");
 });
 
-// -- history view (?at=SEQ) -----------------------------------------------------------------------------
-/**
- * The note as it was just after op `at` (GET /api/notes/<id>?at=), read-only, without a
- * connection: a slider walks through the history, "Back to live" opens the note itself.
- * Returns a stand-in for Sync with what the page asks of it.
- */
-function historyView(at) {
-  const stub = { role: "view", gone: false, me: null, seq: 0, sendCursor: () => true, sendDraft: () => true, view: () => app.shown, setProfile: async () => null };
-  document.body.classList.add("history-mode");
-  setRole("view");
-  $("#view-only").textContent = "History";
-  onStatus("history", 0);
-  $("#status-text").textContent = "History";
-  const bar = $("#history-bar");
-  bar.hidden = false;
-  const range = $("#history-range");
-  const label = $("#history-label");
-  const live = new URL(location.href);
-  live.searchParams.delete("at");
-  $("#history-live").href = live.pathname + live.search;
-  let want = 0;
-  async function show(seq) {
-    const n = ++want;
-    label.textContent = `Change ${seq} of ${range.max}`;
-    const url = new URL(location.href);
-    url.searchParams.set("at", String(seq));
-    history.replaceState(null, "", url);
-    try {
-      const st = await api(`${noteApi(cfg, NOTE)}?at=${seq}`, { token: SHARE });
-      if (n !== want) return;
-      app.shown = new Map(st.strokes.sort((a, b) => a.seq - b.seq).map((it) => [it.id, { ...it, tool: it.tool || "pen" }]));
-      bar.classList.remove("missing");
-    } catch (err) {
-      if (n !== want) return;
-      app.shown = new Map();
-      bar.classList.add("missing");
-      label.textContent = err.status === 404 ? `Change ${seq}: that part of the history is no longer kept` : `Change ${seq}: ${friendlyError(err)}`;
-    }
-    app.sceneChanged();
-  }
-  (async () => {
-    try {
-      const now = await api(noteApi(cfg, NOTE), { token: SHARE });
-      setTitle(now.title);
-      range.max = String(now.seq);
-      const seq = Math.max(0, Math.min(now.seq, Number.parseInt(at, 10) || now.seq));
-      range.value = String(seq);
-      await show(seq);
-      app.camera.fit(unionBox(app.shown.values()));
-    } catch (err) {
-      showGone({ title: "No history to show", message: `Could not open this note: ${friendlyError(err)}.`, actions: [el("a", { class: "btn", href: cfg.home, text: "All notes" })] });
-    }
-  })();
-  range.addEventListener("input", () => show(Number(range.value)));
-  $("#history-prev").addEventListener("click", () => {
-    range.value = String(Math.max(0, Number(range.value) - 1));
-    show(Number(range.value));
-  });
-  $("#history-next").addEventListener("click", () => {
-    range.value = String(Math.min(Number(range.max), Number(range.value) + 1));
-    show(Number(range.value));
-  });
-  return stub;
-}
-
 $("#history-btn").addEventListener("click", () => {
   const url = new URL(location.href);
   url.searchParams.set("at", String(app.sync.replica ? app.sync.replica.seq : 0));
@@ -737,7 +514,7 @@ stage.focus({ preventScroll: true });
 let myName = chosenName() || guestName(); // never asks: a friendly name until one is chosen
 let fitted = false;
 const AT = params.get("at");
-app.sync = AT !== null ? historyView(AT) : new Sync({
+app.sync = AT !== null ? historyView(app, { cfg, note: NOTE, share: SHARE, at: AT, setTitle }) : new Sync({
   cfg,
   note: NOTE,
   auth: { name: myName, color: myColor(), ...(SHARE ? { token: SHARE } : {}) },
@@ -757,7 +534,7 @@ app.sync = AT !== null ? historyView(AT) : new Sync({
     op: onOp,
     meta(m) {
       if (m.title) setTitle(m.title);
-      if (m.role) setRole(m.role);
+      if (m.role) setRole(app, m.role);
       if (m.peer && m.peer.name && m.peer.name !== myName) {
         hostName = true; // the host named us (identify): use it, never ask
         myName = m.peer.name;
@@ -779,8 +556,8 @@ app.sync = AT !== null ? historyView(AT) : new Sync({
     skipped(e) {
       if (e.kind !== "stroke") toast("Someone else changed that in the meantime: skipped.");
     },
-    deleted: onDeleted,
-    refused: onRefused,
+    deleted: (pending) => onDeleted(app, cfg, title, pending),
+    refused: (message, code) => onRefused(app, cfg, message, code),
   },
 });
 

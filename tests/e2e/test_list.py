@@ -56,7 +56,7 @@ def test_create_draw_rename_delete(prefixed: ServerProcess, opener: Opener, cons
     assert cards.first.get_attribute("data-note") == note  # newest first
     first = cards.first
     assert first.locator(".card-title").inner_text() == EVIL
-    assert "1 stroke" in first.locator(".card-meta").inner_text()
+    assert "1 item" in first.locator(".card-meta").inner_text()
     wait_for(
         page, "() => { const i = document.querySelector('li.card img'); return i.complete && i.naturalWidth > 0; }"
     )
