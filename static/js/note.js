@@ -359,6 +359,7 @@ stage.addEventListener(
   "wheel",
   (e) => {
     e.preventDefault();
+    if (app.presence.following) app.presence.follow(null); // my own pan or zoom ends following
     app.camera.wheel(e, eventPoint(e));
   },
   { passive: false },

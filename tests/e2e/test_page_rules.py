@@ -172,3 +172,13 @@ def test_a_name_the_host_gives_is_used_and_never_asked(server: ServerProcess, op
     page.click("#people")
     assert not page.is_visible("#change-name")
     console.assert_clean()
+
+
+def test_the_dark_theme_follows_the_system(server: ServerProcess, opener: Opener, console: Console) -> None:
+    ctx = opener.browser.new_context(viewport={"width": 1000, "height": 700}, color_scheme="dark")
+    opener.contexts.append(ctx)
+    page = opener.page(f"{server.url}/n/{fresh_note()}", ctx=ctx)
+    assert "invert" in page.evaluate("getComputedStyle(document.getElementById('board')).filter")
+    bg = page.evaluate("getComputedStyle(document.querySelector('.toolbar')).backgroundColor")
+    assert bg.startswith("rgb(35, 36, 39")
+    console.assert_clean()

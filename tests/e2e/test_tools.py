@@ -81,6 +81,15 @@ def test_enter_confirms_and_space_presses_a_focused_button(
     ada.keyboard.press(" ")
     ada.wait_for_selector("dialog#help[open]")
     ada.keyboard.press("Escape")
+    ada.focus("#stage")  # the canvas has focus again: Space + drag pans
+    ada.keyboard.down(" ")
+    ada.mouse.move(600, 500)
+    ada.mouse.down()
+    ada.mouse.move(650, 520, steps=4)
+    ada.mouse.up()
+    ada.keyboard.up(" ")
+    assert ada.evaluate("[window.collab.view.tx, window.collab.view.ty]") == [50, 20]
+    assert note_state(server, note)["strokes"] == []  # panned, not drawn
     console.assert_clean()
 
 
