@@ -304,3 +304,48 @@ def test_offline_work_is_never_sent_into_a_deleted_note(
         assert [s["id"] for s in state(srv, new_id)["strokes"]] == [offline]
         assert kept not in stroke_ids(ada, pending=True)
         console.assert_clean()
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_edits_made_offline_arrive_once_in_order(
+    server: ServerProcess, opener: Opener, console: Console, transport: str
+) -> None:
+    """Moves, updates and removes queued while disconnected (in localStorage) are sent
+    after the catch-up join, each once, in order."""
+    note = fresh_note()
+    ada = opener.page(url_of(server, note, transport), "Ada")
+    bob = opener.page(url_of(server, note, transport), "Bob")
+    ada.keyboard.press("r")
+    drag(ada, (200, 200), (300, 300))
+    ada.keyboard.press("o")
+    drag(ada, (500, 200), (600, 300))
+    wait_connected(ada)
+    same_items(bob, server, note)
+    seq = state(server, note)["seq"]
+
+    ada.evaluate("() => { const m = window.collab.sync.socket.io; m.reconnection(false); m.engine.close(); }")
+    ada.wait_for_selector("#status:not([data-state=connected])")
+    ada.keyboard.press("Shift+ArrowRight")  # the ellipse (selected) moves by 10
+    ada.keyboard.press("Delete")  # and is removed
+    ada.keyboard.press("v")
+    ada.mouse.click(200, 250)  # the rectangle
+    ada.click("#colors .swatch[data-color='#2f9e44']")
+    ada.keyboard.press("ArrowDown")
+    kinds = ada.evaluate("window.collab.sync.outbox.entries.map(e => e.kind)")
+    assert kinds == ["move", "remove", "update", "move"]
+    saved = ada.evaluate(
+        "JSON.parse(localStorage.getItem(Object.keys(localStorage).find(k => k.startsWith('collab.outbox.')))).entries"
+        ".map(e => e.kind)"
+    )
+    assert saved == kinds
+    assert ada.get_attribute("#status", "data-waiting") == "4"
+
+    ada.evaluate("() => { const s = window.collab.sync.socket; s.io.reconnection(true); s.connect(); }")
+    wait_connected(ada)
+    st = state(server, note)
+    assert st["seq"] == seq + 4
+    assert [(s["tool"], s["color"], s["points"]) for s in st["strokes"]] == [("rect", "#2f9e44", [[200, 201], [300, 301]])]
+    same_items(bob, server, note)
+    same_items(ada, server, note)
+    console.errors = [e for e in console.errors if "status of 400" not in e]
+    console.assert_clean()
