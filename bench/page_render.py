@@ -9,7 +9,8 @@ page, ``Renderer.renderScene()``:
 - *full*: the whole board redrawn (grid and every item in view), as after a pan or zoom;
 - *append*: one new item on top, the case the render cache serves (someone drawing):
   only the new item is drawn onto the board;
-- *camera*: a pan by one pixel, which redraws everything again.
+- *camera*: a pan by one pixel: the board's pixels are moved and only the uncovered
+  strip is drawn (the items crossing it).
 
 Medians of ``--runs`` runs, milliseconds. Nothing here is a pass/fail threshold: the
 numbers depend on the machine (and its load) and are for comparing changes.

@@ -267,12 +267,11 @@ export function hits(s, x, y, r) {
     if (s.fill && d <= 1) return true;
     return Math.abs(d - 1) * Math.min(rx, ry) <= reach;
   }
-  let pts = p;
   if (tool === "arrow") {
     const head = arrowHead(p, s.width || 2);
-    if (head && (nearPolyline([head[0], p[p.length - 1], head[1]], x, y, reach * reach))) return true;
+    if (head && nearPolyline([head[0], p[p.length - 1], head[1]], x, y, reach * reach)) return true;
   }
-  return nearPolyline(pts, x, y, reach * reach);
+  return nearPolyline(p, x, y, reach * reach);
 }
 
 /** Whether an item's box lies inside the box [x0, y0, x1, y1] (box select). */

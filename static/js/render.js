@@ -1,6 +1,8 @@
 // The two canvases. `#board`: the committed and pending items over a dot grid, redrawn
 // when the items or the view change — only the new items when the view is the same and
-// the items before them are unchanged (someone drawing adds on top: O(1), not O(n)). `#live`: what moves — my item in progress, others'
+// the items before them are unchanged (someone drawing adds on top: O(1), not O(n));
+// a pan by whole device pixels with the same items moves the board's pixels and draws
+// only the strips it uncovers. `#live`: what moves — my item in progress, others'
 // drafts, the selection, the eraser, laser trails — redrawn every frame while something does.
 import { drawStroke, strokeBox } from "./draw.js";
 
@@ -15,7 +17,8 @@ export class Renderer {
     this.sceneDirty = true;
     this.liveDirty = true;
     this.queued = false;
-    this.stats = { frames: 0, full: 0, incremental: 0, items: 0, ms: 0 };
+    this.stats = { frames: 0, full: 0, incremental: 0, shifted: 0, items: 0, ms: 0 };
+    this.scratch = document.createElement("canvas");
     /** What #board shows: the camera, and per drawn item its signature (see sig()). */
     this.drawn = null;
   }
@@ -28,7 +31,14 @@ export class Renderer {
   /** Whether #board can be brought up to date by drawing `list`'s tail only. */
   appendable(list, camKey) {
     const d = this.drawn;
-    if (!d || d.camKey !== camKey || list.length < d.sigs.length) return false;
+    if (!d || d.camKey !== camKey) return false;
+    return this.sameHead(list);
+  }
+
+  /** Whether `list` begins with the items #board shows, unchanged. */
+  sameHead(list) {
+    const d = this.drawn;
+    if (!d || list.length < d.sigs.length) return false;
     for (let i = 0; i < d.sigs.length; i++) {
       if (d.points[i] !== list[i].points || d.sigs[i] !== Renderer.sig(list[i])) return false;
     }
@@ -83,6 +93,23 @@ export class Renderer {
     const special = dx || dy || resize || (faded && faded.size) || app.editingId;
     const camKey = special ? null : `${cam.tx}|${cam.ty}|${cam.z}|${this.dpr}|${this.board.width}|${this.board.height}`;
     let from = 0;
+    const d = this.drawn;
+    const bw = this.board.width;
+    const bh = this.board.height;
+    const sx = d ? (cam.tx - d.tx) * this.dpr : NaN;
+    const sy = d ? (cam.ty - d.ty) * this.dpr : NaN;
+    const shift =
+      camKey && d && d.z === cam.z && d.dpr === this.dpr && d.w === bw && d.h === bh && (sx || sy) &&
+      Number.isInteger(sx) && Number.isInteger(sy) && Math.abs(sx) < bw && Math.abs(sy) < bh &&
+      list.length === d.sigs.length && this.sameHead(list);
+    if (shift) {
+      this.shiftBoard(list, sx, sy);
+      this.drawn = { ...d, camKey, tx: cam.tx, ty: cam.ty };
+      this.stats.shifted++;
+      this.stats.frames++;
+      this.stats.ms += performance.now() - t0;
+      return;
+    }
     if (camKey && this.appendable(list, camKey)) {
       from = this.drawn.sigs.length;
       this.setWorld(ctx);
@@ -95,7 +122,9 @@ export class Renderer {
       this.setWorld(ctx);
       this.stats.full++;
     }
-    this.drawn = camKey ? { camKey, sigs: list.map(Renderer.sig), points: list.map((it) => it.points) } : null;
+    this.drawn = camKey
+      ? { camKey, tx: cam.tx, ty: cam.ty, z: cam.z, dpr: this.dpr, w: bw, h: bh, sigs: list.map(Renderer.sig), points: list.map((it) => it.points) }
+      : null;
     const [x0, y0] = cam.toWorld(0, 0);
     const [x1, y1] = cam.toWorld(cam.W, cam.H);
     let n = 0;
@@ -116,6 +145,49 @@ export class Renderer {
     this.stats.frames++;
     this.stats.items = n;
     this.stats.ms += performance.now() - t0;
+  }
+
+  /** Move the board's pixels by (sx, sy) device pixels and draw the uncovered strips. */
+  shiftBoard(list, sx, sy) {
+    const { bctx: ctx, board, scratch, app } = this;
+    const bw = board.width;
+    const bh = board.height;
+    if (scratch.width !== bw || scratch.height !== bh) {
+      scratch.width = bw;
+      scratch.height = bh;
+    }
+    const sctx = scratch.getContext("2d");
+    sctx.setTransform(1, 0, 0, 1, 0, 0);
+    sctx.clearRect(0, 0, bw, bh);
+    sctx.drawImage(board, 0, 0);
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.drawImage(scratch, sx, sy);
+    // The uncovered strips, in device pixels.
+    const strips = [];
+    if (sx > 0) strips.push([0, 0, sx, bh]);
+    if (sx < 0) strips.push([bw + sx, 0, -sx, bh]);
+    if (sy > 0) strips.push([0, 0, bw, sy]);
+    if (sy < 0) strips.push([0, bh + sy, bw, -sy]);
+    ctx.save();
+    ctx.beginPath();
+    for (const r of strips) ctx.rect(...r);
+    ctx.clip();
+    ctx.fillStyle = getComputedStyle(document.body).getPropertyValue("--paper").trim() || "#ffffff";
+    ctx.fillRect(0, 0, bw, bh);
+    this.grid(ctx);
+    this.setWorld(ctx);
+    const cam = app.camera;
+    const worldStrips = strips.map(([x, y, w, h]) => {
+      const [x0, y0] = cam.toWorld(x / this.dpr, y / this.dpr);
+      const [x1, y1] = cam.toWorld((x + w) / this.dpr, (y + h) / this.dpr);
+      const pad = 2 / cam.z; // antialiased edges reach a little past an item's box
+      return [x0 - pad, y0 - pad, x1 + pad, y1 + pad];
+    });
+    for (const it of list) {
+      const b = strokeBox(it);
+      if (worldStrips.some((r) => !(b[2] < r[0] || b[0] > r[2] || b[3] < r[1] || b[1] > r[3]))) drawStroke(ctx, it);
+    }
+    ctx.restore();
   }
 
   renderLive() {

@@ -137,6 +137,20 @@ def test_the_render_cache_draws_only_what_changed(server: ServerProcess, opener:
     wait_ink(ada, 300, 200, present=False)
     wait_ink(ada, 300, 400, present=True)
     assert ada.evaluate("window.collab.app.renderer.stats.full") > after["full"]
+    # A pan moves the board's pixels and draws only what it uncovers: same picture as a full redraw.
+    shifted = ada.evaluate("window.collab.app.renderer.stats.shifted")
+    ada.keyboard.press("h")
+    ada.mouse.move(600, 500)
+    ada.mouse.down()
+    ada.mouse.move(500, 450, steps=5)
+    ada.mouse.up()
+    wait_for(ada, "n => window.collab.app.renderer.stats.shifted > n", shifted)
+    wait_ink(ada, 200, 350, present=True)  # moved by (-100, -50)
+    wait_ink(ada, 300, 400, present=False)
+    picture = "() => document.getElementById('board').toDataURL()"
+    incremental = ada.evaluate(picture)
+    ada.evaluate("() => { const r = window.collab.app.renderer; r.drawn = null; r.renderScene(); }")
+    assert ada.evaluate(picture) == incremental
     console.assert_clean()
 
 

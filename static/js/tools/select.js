@@ -1,8 +1,7 @@
 // Select (V): click an item (Shift-click adds or takes away), drag from empty canvas
 // to box-select, drag a selected item to move the selection (drawn moving at once, one
 // `move` op on release), drag a handle to resize one item (one `update` of its points).
-import { inside } from "../draw.js";
-import { round2 } from "../draw.js";
+import { inside, round2 } from "../draw.js";
 
 const HANDLE_PX = 6;
 
