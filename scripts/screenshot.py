@@ -1,17 +1,17 @@
-"""Make docs/screenshot.png: two people drawing on one note, seen from one of them.
+"""Make docs/screenshot.png: three people on one note, seen from one of them.
 
     python scripts/screenshot.py [--out docs/screenshot.png] [--chromium /usr/bin/chromium]
 
 Starts a real server on a free port (a temporary SQLite file), opens two headless
-Chromium pages (Playwright for Python, system Chromium), draws with the mouse in
-both, and captures Ada's page while Bob is mid-stroke (his live draft and cursor show).
+Chromium pages (Playwright for Python, system Chromium), draws shapes, text and a
+sticky note with the mouse and keyboard, and captures Ada's page while Bob is mid-line
+(his live draft and cursor show) and Cara's cursor points at the ellipse.
 """
 
 from __future__ import annotations
 
 import argparse
 import io
-import math
 import shutil
 import sys
 import tempfile
@@ -31,47 +31,46 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--
 Pts = list[tuple[float, float]]
 
 
-def box(x0: float, y0: float, x1: float, y1: float, r: float = 18) -> Pts:
-    """A rounded rectangle, drawn as one stroke."""
-    pts: Pts = []
-    corners = [(x1 - r, y0 + r, -90), (x1 - r, y1 - r, 0), (x0 + r, y1 - r, 90), (x0 + r, y0 + r, 180)]
-    for cx, cy, a0 in corners:
-        for k in range(7):
-            a = math.radians(a0 + k * 15)
-            pts.append((cx + r * math.cos(a), cy + r * math.sin(a)))
-    pts.append(pts[0])
-    return pts
+def drag(page: object, a: tuple[float, float], b: tuple[float, float], release: bool = True, steps: int = 8) -> None:
+    m = page.mouse  # type: ignore[attr-defined]
+    m.move(*a)
+    m.down()
+    m.move(*b, steps=steps)
+    if release:
+        m.up()
 
 
-def wave(x0: float, y: float, length: float, amp: float = 6, period: float = 26) -> Pts:
-    return [(x0 + t, y + amp * math.sin(t / period * 2 * math.pi)) for t in range(0, int(length), 6)]
-
-
-def circle(cx: float, cy: float, r: float, turn: float = 1.0) -> Pts:
-    n = int(48 * turn)
-    angles = [-math.pi / 2 + 2 * math.pi * i / 48 for i in range(n + 1)]
-    return [(cx + r * math.cos(a), cy + r * math.sin(a)) for a in angles]
-
-
-def arrow(x0: float, y0: float, x1: float, y1: float) -> list[Pts]:
-    a = math.atan2(y1 - y0, x1 - x0)
-    head = [(x1 - 16 * math.cos(a - d), y1 - 16 * math.sin(a - d)) for d in (0.5, 0.0, -0.5)]
-    head[1] = (x1, y1)
-    return [[(x0, y0), ((x0 + x1) / 2, (y0 + y1) / 2 - 6), (x1, y1)], head]
-
-
-def drag(page: object, pts: Pts, release: bool = True) -> None:
+def path(page: object, pts: Pts) -> None:
     m = page.mouse  # type: ignore[attr-defined]
     m.move(*pts[0])
     m.down()
     for p in pts[1:]:
         m.move(*p, steps=2)
-    if release:
-        m.up()
+    m.up()
 
 
-def key(page: object, k: str) -> None:
-    page.keyboard.press(k)  # type: ignore[attr-defined]
+def key(page: object, *keys: str) -> None:
+    for k in keys:
+        page.keyboard.press(k)  # type: ignore[attr-defined]
+
+
+def write(page: object, tool: str, at: tuple[float, float], text: str) -> None:
+    """Place a text (tool "t") or sticky note ("n") and type it; Escape commits."""
+    key(page, tool)
+    page.mouse.click(*at)  # type: ignore[attr-defined]
+    page.wait_for_selector("textarea.text-editor")  # type: ignore[attr-defined]
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        page.keyboard.type(line)  # type: ignore[attr-defined]
+        if i < len(lines) - 1:
+            key(page, "Enter")
+    key(page, "Escape")
+
+
+def fill(page: object, color: str | None) -> None:
+    """The fill of the next shapes (Escape first: with a selection the panel would restyle it)."""
+    key(page, "Escape")
+    page.click(f"#fills button[data-fill='{color or ''}']")  # type: ignore[attr-defined]
 
 
 def main() -> int:
@@ -88,7 +87,7 @@ def main() -> int:
         note = requests.post(srv.url + "/api/notes", json={"title": "Onboarding flow"}, timeout=10).json()["id"]
         browser = pw.chromium.launch(executable_path=args.chromium, args=ARGS, headless=True)
         pages = {}
-        for name, color in (("Ada", "#9c36b5"), ("Bob", "#1971c2")):
+        for name, color in (("Ada", "#9c36b5"), ("Bob", "#1971c2"), ("Cara", "#e8590c")):
             ctx = browser.new_context(viewport={"width": args.width, "height": args.height}, device_scale_factor=2)
             ctx.add_init_script(f"localStorage.setItem('collab.name', {name!r})")
             ctx.add_init_script(f"localStorage.setItem('collab.color', {color!r})")
@@ -96,37 +95,50 @@ def main() -> int:
             page.goto(f"{srv.url}/n/{note}")
             page.wait_for_selector("#status[data-state=connected]")
             pages[name] = page
-        ada, bob = pages["Ada"], pages["Bob"]
+        ada, bob, cara = pages["Ada"], pages["Bob"], pages["Cara"]
 
-        # Ada: three boxes, arrows between them, a highlighter under the title line.
-        key(ada, "1")
-        for b in (box(150, 250, 390, 380), box(520, 250, 760, 380)):
-            drag(ada, b)
-        for part in arrow(400, 315, 505, 315):
-            drag(ada, part)
-        key(ada, "2")
-        drag(ada, wave(170, 300, 190, amp=5))
-        drag(ada, wave(170, 335, 120, amp=4))
-        key(ada, "m")
-        key(ada, "7")
-        drag(ada, [(540, 305), (740, 305)])
-        key(ada, "p")
-        key(ada, "1")
+        # Ada: a title, a filled rectangle and a filled ellipse with labels, an arrow.
+        key(ada, "1", "]", "]")
+        write(ada, "t", (150, 110), "Onboarding flow")
+        key(ada, "[", "[")
+        fill(ada, "#a5d8ff")
+        key(ada, "r")
+        drag(ada, (150, 250), (390, 380))
+        fill(ada, "#b2f2bb")
+        key(ada, "o")
+        drag(ada, (520, 245), (760, 385))
+        fill(ada, None)
+        write(ada, "t", (212, 300), "Sign up")
+        write(ada, "t", (585, 300), "Verify email")
+        key(ada, "a")
+        drag(ada, (395, 315), (512, 315))
+        key(ada, "Escape")
 
-        # Bob: a third box in blue, an arrow, a tick, and a circle he is still drawing.
+        # Bob: a blue box with an arrow to it, and a sticky note.
         key(bob, "4")
-        drag(bob, box(890, 250, 1130, 380))
-        for part in arrow(770, 315, 875, 315):
-            drag(bob, part)
-        key(bob, "3")
-        key(bob, "]")
-        drag(bob, [(940, 315), (990, 350), (1080, 280)])
-        key(bob, "4")
-        key(bob, "[")
-        drag(bob, wave(560, 345, 150, amp=4))
-        drag(bob, circle(640, 540, 80, turn=0.78), release=False)
-        ada.mouse.move(395, 470)
-        ada.wait_for_function("() => document.querySelectorAll('.cursor').length > 0")
+        fill(bob, None)
+        key(bob, "r")
+        drag(bob, (890, 250), (1130, 380))
+        key(bob, "a")
+        drag(bob, (768, 315), (885, 315))
+        write(bob, "t", (935, 300), "First note")
+        write(bob, "n", (905, 470), "Ask Cara about\nthe welcome tour")
+        key(bob, "Escape")
+
+        # Cara: the highlighter under the title, a pen tick.
+        key(cara, "m", "7")
+        drag(cara, (150, 152), (470, 152))
+        key(cara, "p", "3", "]")
+        path(cara, [(1080, 300), (1095, 318), (1120, 285)])
+        key(cara, "[")
+
+        # Bob is drawing a line (his draft shows); Cara points at the ellipse.
+        key(bob, "l")
+        drag(bob, (905, 600), (1100, 640), release=False, steps=10)
+        cara.mouse.move(640, 430, steps=4)
+        ada.mouse.move(330, 560)
+        ada.wait_for_function("() => document.querySelectorAll('.cursor').length >= 2")
+        ada.wait_for_function("() => window.collab.app.drafts.size > 0")
         time.sleep(0.6)
         png = ada.screenshot()
         bob.mouse.up()

@@ -35,7 +35,17 @@ export async function api(url, { method = "GET", body, token } = {}) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
-  const res = await fetch(url, init);
+  let res;
+  try {
+    res = await fetch(url, init);
+  } catch (_) {
+    // fetch() itself failed: no answer at all ("Failed to fetch" is not for people).
+    const err = new Error(
+      navigator.onLine ? "the server cannot be reached; try again in a moment" : "this device is offline; try again once it is back online",
+    );
+    err.status = 0;
+    throw err;
+  }
   if (res.status === 204) return null;
   let data = null;
   try {
@@ -50,4 +60,11 @@ export async function api(url, { method = "GET", body, token } = {}) {
     throw err;
   }
   return data;
+}
+
+/** A message for people from an error of api() (or anything thrown). */
+export function friendlyError(err) {
+  const msg = (err && err.message) || "";
+  if (!msg || /failed to fetch|networkerror|load failed/i.test(msg)) return navigator.onLine ? "the server cannot be reached" : "this device is offline";
+  return msg;
 }

@@ -1,6 +1,6 @@
 // The note list: newest first, create, rename, delete (with a confirmation), open.
 // Titles are user input: they only ever reach the DOM through textContent.
-import { api, noteApi, notePage, readConfig } from "./config.js";
+import { api, friendlyError, noteApi, notePage, readConfig } from "./config.js";
 import { confirmDialog, el, promptDialog, relativeTime, toast } from "./ui.js";
 
 const cfg = readConfig();
@@ -23,18 +23,18 @@ function card(n) {
   const thumb = el("div", { class: "thumb" });
   if (n.strokes > 0) {
     const img = el("img", { alt: "", loading: "lazy", decoding: "async" });
-    img.src = `${noteApi(cfg, n.id)}.png?v=${n.seq}`;
+    img.src = `${noteApi(cfg, n.id)}.png?width=240&v=${n.seq}`; // a thumbnail, loaded lazily (ETag)
     thumb.append(img);
   } else {
     thumb.classList.add("is-empty");
     thumb.append(el("span", { class: "empty-thumb", text: "Empty" }));
   }
   const body = el("div", { class: "card-body" });
-  const h = el("h3", { class: "card-title", text: n.title });
+  const h = el("h3", { class: "card-title", text: n.title.trim() ? n.title : n.id });
   h.title = n.title;
   const when = el("time", { datetime: n.updated, text: relativeTime(n.updated) });
   when.title = new Date(n.updated).toLocaleString();
-  const count = `${n.strokes} stroke${n.strokes === 1 ? "" : "s"} · `;
+  const count = `${n.strokes} item${n.strokes === 1 ? "" : "s"} · `;
   body.append(h, el("div", { class: "card-meta" }, el("span", { class: "count", text: count }), when));
   link.append(thumb, body);
 
@@ -59,7 +59,7 @@ async function load() {
       $("#list-error").hidden = true;
     } catch (err) {
       const box = $("#list-error");
-      box.textContent = `Could not load the notes: ${err.message}. Is the server running?`;
+      box.textContent = `Could not load the notes: ${friendlyError(err)}.`;
       box.hidden = false;
     } finally {
       loading = null;
@@ -69,24 +69,24 @@ async function load() {
 }
 
 async function createNote() {
-  const title = await promptDialog({ title: "New note", label: "Title", value: "Untitled", confirm: "Create" });
+  const title = await promptDialog({ title: "New note", label: "Title", value: "Untitled", confirm: "Create", empty: "A title cannot be empty." });
   if (!title) return;
   try {
     const row = await api(cfg.api, { method: "POST", body: { title } });
     location.assign(notePage(cfg, row.id));
   } catch (err) {
-    toast(`Could not create the note: ${err.message}`, "error");
+    toast(`Could not create the note: ${friendlyError(err)}`, "error");
   }
 }
 
 async function renameNote(n) {
-  const title = await promptDialog({ title: "Rename note", label: "Title", value: n.title, confirm: "Rename" });
+  const title = await promptDialog({ title: "Rename note", label: "Title", value: n.title, confirm: "Rename", empty: "A title cannot be empty." });
   if (!title || title === n.title) return;
   try {
     await api(noteApi(cfg, n.id), { method: "PATCH", body: { title } });
     await load();
   } catch (err) {
-    toast(`Could not rename: ${err.message}`, "error");
+    toast(`Could not rename: ${friendlyError(err)}`, "error");
   }
 }
 
@@ -102,7 +102,7 @@ async function deleteNote(n) {
     await api(noteApi(cfg, n.id), { method: "DELETE" });
     toast("Note deleted");
   } catch (err) {
-    toast(`Could not delete: ${err.message}`, "error");
+    toast(`Could not delete: ${friendlyError(err)}`, "error");
   }
   await load();
 }

@@ -1,31 +1,44 @@
 // The connection to the server for one note: join/catch-up, our ops with their acks,
-// and the live extras (presence, cursors, drafts). Contract: PROTOCOL.md.
+// and the live extras (presence, cursors, laser, drafts). Contract: PROTOCOL.md (v2).
 //
-// Ops we make go through the Outbox. Strokes are sent at once (pipelined); a remove or
-// clear waits until every entry before it is acknowledged (so "undo" of a stroke whose
-// ack is still on its way is sent after that ack), and entries after it wait for it.
-// After every (re)connect: join with since = last applied seq, then re-send every
-// unacknowledged entry; strokes keep their ids, so the server stores each once.
+// Ops we make go through the Outbox. Strokes are sent at once (pipelined); any other op
+// (remove, clear, update, move, restore) waits until every entry before it is
+// acknowledged, and entries after it wait for it.
+//
+// Only strokes are idempotent (same id: stored once). So after a reconnect, join with
+// since = last applied seq and epoch = the note's epoch, then:
+// - strokes in the outbox are simply re-sent (the server answers with the original seq);
+// - a non-stroke entry that was sent before the connection dropped has landed iff the
+//   catch-up ops hold an op of its kind (same id for remove/update) from a peer id it
+//   was sent under (as collab/replica.py matches own ops); it is then done, never re-sent;
+// - after a reset (a full state instead of ops) a sent remove is done if its item is
+//   gone, a restore if its items are back, an update is re-sent (setting the same values
+//   twice changes nothing), a sent move or clear cannot be told apart and is dropped.
+// A join with the note's epoch answered not_found means the note was deleted (perhaps
+// re-created under the same id): nothing queued is ever sent into it.
 import { Outbox } from "./outbox.js";
 import { Replica } from "./replica.js";
 
 const ACK_TIMEOUT_MS = 10000;
 const GAP_MS = 1000;
 const RETRY_MS = 1500;
+export const KINDS = ["stroke", "remove", "clear", "update", "move", "restore"];
 
 export class Sync {
   /**
    * @param {object} o
    * @param {object} o.cfg page config
    * @param {string} o.note note id
-   * @param {{name?: string, color?: string}} o.auth
+   * @param {{name?: string, color?: string, token?: string}} o.auth
    * @param {string} [o.transport] "polling" | "websocket" | undefined (polling, then upgrade)
-   * @param {object} o.on callbacks: change, status, presence, cursor, draft, meta, error, deleted, adopted
+   * @param {object} o.on callbacks: change, status, presence, cursor, draft, meta, error,
+   *   deleted(pendingItems), refused(message), adopted(n), landed(entry, seq), skipped(entry), op(op)
    */
   constructor({ cfg, note, auth, transport, on }) {
     this.cfg = cfg;
     this.note = note;
     this.on = on;
+    this.auth = { ...auth };
     this.replica = new Replica();
     this.outbox = new Outbox(note);
     this.outbox.onAdopt = (n) => {
@@ -35,6 +48,7 @@ export class Sync {
     };
     if (this.outbox.entries.length) queueMicrotask(() => this.on.adopted?.(this.outbox.entries.length));
     this.me = null;
+    this.myPeers = new Set(); // every peer id this page has had (one per connection)
     this.role = "edit";
     this.joined = false;
     this.everJoined = false;
@@ -44,7 +58,8 @@ export class Sync {
     this.retryTimer = null;
     this.attempts = 0;
     this.state = "connecting";
-    this.gone = false;
+    this.gone = false; // deleted or refused: nothing more is sent
+    this.refusal = null;
 
     const opts = {
       path: cfg.socketioPath,
@@ -62,6 +77,10 @@ export class Sync {
     this.status();
   }
 
+  get epoch() {
+    return this.outbox.epoch;
+  }
+
   wire() {
     const s = this.socket;
     s.on("connect", () => {
@@ -76,36 +95,38 @@ export class Sync {
       this.replica.beginJoin();
       s.sendBuffer = []; // our own queue re-sends after the next join
       for (const e of this.outbox.entries) e.state = "queued";
-      if (reason === "io server disconnect" && !this.gone) setTimeout(() => s.connect(), RETRY_MS);
+      if (reason === "io server disconnect" && !this.gone) setTimeout(() => !this.gone && s.connect(), RETRY_MS);
       this.status();
     });
     s.on("connect_error", (err) => {
       this.attempts++;
       const data = err && err.data;
       if (data && data.code) {
+        if (data.code === "forbidden") return this.refuse(data.message);
         this.on.error?.(`Cannot connect: ${data.message || data.code}`);
         // A refused connection is not retried by the client: try again later.
-        if (!s.active && !this.gone) setTimeout(() => s.connect(), 5000);
+        if (!s.active && !this.gone) setTimeout(() => !this.gone && s.connect(), 5000);
       }
       this.status();
     });
     s.io.on("reconnect_attempt", () => this.status());
 
-    for (const kind of ["stroke", "remove", "clear"]) {
+    for (const kind of KINDS) {
       s.on(kind, (data) => {
-        if (!data || data.note !== this.note) return;
-        if (kind === "stroke") this.on.strokeArrived?.(data);
-        this.receive({ ...data, type: kind });
+        if (!data || data.note !== this.note || this.gone) return;
+        const op = { ...data, type: kind };
+        this.on.op?.(op);
+        this.receive(op);
       });
     }
     s.on("presence", (data) => {
       if (data && data.note === this.note) this.on.presence?.(data.peers || []);
     });
     s.on("cursor", (data) => {
-      if (data && data.note === this.note && data.peer !== this.me) this.on.cursor?.(data);
+      if (data && data.note === this.note && !this.myPeers.has(data.peer)) this.on.cursor?.(data);
     });
     s.on("draft", (data) => {
-      if (data && data.note === this.note && data.peer !== this.me) this.on.draft?.(data);
+      if (data && data.note === this.note && !this.myPeers.has(data.peer)) this.on.draft?.(data);
     });
     s.on("renamed", (data) => {
       if (data && data.note === this.note) this.on.meta?.({ title: data.title });
@@ -119,14 +140,18 @@ export class Sync {
   }
 
   // -- state ----------------------------------------------------------------------
-  /** "connected" | "connecting" | "reconnecting" | "offline". */
+  /**
+   * "connected" | "connecting" | "reconnecting" | "offline" (this device has no network) |
+   * "unreachable" (the network is up but the server does not answer) | "deleted" | "refused".
+   */
   status() {
     let st;
-    if (this.gone) st = "offline";
+    if (this.refusal) st = "refused";
+    else if (this.gone) st = "deleted";
     else if (this.socket.connected && this.joined) st = "connected";
     else if (!navigator.onLine) st = "offline";
-    else if (!this.everJoined) st = this.attempts >= 3 ? "offline" : "connecting";
-    else st = this.attempts >= 3 ? "offline" : "reconnecting";
+    else if (this.attempts >= 3) st = "unreachable";
+    else st = this.everJoined ? "reconnecting" : "connecting";
     this.state = st;
     this.on.status?.(st, this.outbox.waiting());
   }
@@ -136,7 +161,7 @@ export class Sync {
     this.status();
   }
 
-  /** The strokes to show: id → stroke (server state + what is on its way + our pending ops). */
+  /** The items to show: id → item (server state + what is on its way + our pending ops). */
   view() {
     return this.replica.view(this.outbox.entries);
   }
@@ -161,13 +186,15 @@ export class Sync {
 
   // -- join -----------------------------------------------------------------------
   join(resend) {
+    if (this.gone) return;
     const gen = ++this.joinGen;
     const conn = this.conn;
     this.replica.beginJoin();
     const payload = { note: this.note };
     if (this.everJoined) payload.since = this.replica.seq;
+    if (this.epoch) payload.epoch = this.epoch;
     this.socket.timeout(ACK_TIMEOUT_MS).emit("join", payload, (err, ack) => {
-      if (gen !== this.joinGen || conn !== this.conn) return;
+      if (gen !== this.joinGen || conn !== this.conn || this.gone) return;
       if (err) {
         if (this.socket.connected) this.join(resend);
         return;
@@ -175,19 +202,38 @@ export class Sync {
       if (!ack || !ack.ok) {
         const code = ack && ack.error && ack.error.code;
         const msg = (ack && ack.error && ack.error.message) || "could not open the note";
-        if (code === "not_found") return this.deleted();
+        if (code === "not_found") return payload.epoch || this.everJoined ? this.deleted() : this.missing();
+        if (code === "forbidden") return this.refuse(msg);
         this.on.error?.(`Cannot open the note: ${msg}`);
-        if (code !== "forbidden") setTimeout(() => conn === this.conn && this.join(resend), RETRY_MS * 2);
+        setTimeout(() => conn === this.conn && this.join(resend), RETRY_MS * 2);
         return;
       }
+      const before = this.replica.seq;
       this.replica.joined(ack);
       this.me = ack.peer;
+      this.myPeers.add(ack.peer);
       this.role = ack.role || "edit";
+      if (ack.note && ack.note.epoch) {
+        this.outbox.epoch = ack.note.epoch;
+        this.outbox.save();
+      }
       this.joined = true;
       this.everJoined = true;
-      this.on.meta?.({ title: ack.note && ack.note.title, role: this.role, me: ack.peer, first: !this.seenFirst });
+      this.reconcile(ack, before);
+      this.on.meta?.({
+        title: ack.note && ack.note.title,
+        role: this.role,
+        me: ack.peer,
+        first: !this.seenFirst,
+        peer: (ack.peers || []).find((p) => p.peer === ack.peer),
+      });
       this.seenFirst = true;
       this.on.presence?.(ack.peers || []);
+      if (this.role !== "edit" && this.outbox.entries.length) {
+        this.on.error?.(`You can only view this note now: ${this.outbox.entries.length} unsaved change(s) were dropped.`);
+        this.outbox.entries = [];
+        this.outbox.save();
+      }
       if (resend) for (const e of this.outbox.entries) e.state = "queued";
       this.changed();
       this.checkGap();
@@ -195,30 +241,85 @@ export class Sync {
     });
   }
 
-  // -- our ops ----------------------------------------------------------------------
-  /** Draw a stroke: shown at once, sent when connected. */
-  addStroke(stroke) {
-    this.outbox.push({ kind: "stroke", stroke });
-    this.changed();
-    this.pump();
-  }
-
-  /** Remove a stroke by id (undo, eraser). A stroke of ours never sent is just dropped. */
-  removeStroke(id) {
-    const own = this.outbox.entries.find((e) => e.kind === "stroke" && e.stroke.id === id);
-    if (own && !own.sent && own.state !== "inflight") {
-      this.outbox.drop(own);
-    } else {
-      this.outbox.push({ kind: "remove", id });
+  /** After a (re)join: which of our sent non-stroke entries already landed (see the module comment). */
+  reconcile(ack, before) {
+    const sent = this.outbox.entries.filter((e) => e.sent && e.kind !== "stroke");
+    if (!sent.length) return;
+    if (Array.isArray(ack.ops)) {
+      for (const op of ack.ops) {
+        if (!op || op.seq <= before) continue;
+        const e = sent.find(
+          (x) =>
+            this.outbox.entries.includes(x) &&
+            x.kind === op.type &&
+            (x.sentAs || []).includes(op.peer) &&
+            (!("id" in x) || x.id === op.id),
+        );
+        if (e) this.landed(e, op.seq, op);
+      }
+      return;
     }
-    this.changed();
-    this.pump();
+    // A full state: tell by the state what we can, drop what we cannot.
+    const live = this.replica.strokes;
+    for (const e of sent) {
+      if (e.kind === "remove" && !live.has(e.id)) this.landed(e, null);
+      else if (e.kind === "restore" && e.ids.every((id) => live.has(id))) this.landed(e, null);
+      else if (e.kind === "move" || e.kind === "clear") {
+        this.outbox.drop(e);
+        this.on.skipped?.(e);
+      }
+    }
   }
 
-  clear() {
-    this.outbox.push({ kind: "clear" });
+  landed(e, seq, op) {
+    this.outbox.drop(e);
+    this.on.landed?.(e, seq, op);
+  }
+
+  // -- our ops ----------------------------------------------------------------------
+  /** Queue an op entry ({kind, …}); shown at once, sent when connected. Returns the entry. */
+  submit(entry) {
+    if (this.gone || this.role !== "edit") return null;
+    this.outbox.push(entry);
     this.changed();
     this.pump();
+    return this.outbox.entries[this.outbox.entries.length - 1];
+  }
+
+  /** Draw a stroke (any item). */
+  addStroke(stroke, extra = {}) {
+    return this.submit({ kind: "stroke", stroke, ...extra });
+  }
+
+  /** Remove an item by id (eraser, delete). A stroke of ours never sent is just dropped. */
+  removeStroke(id, extra = {}) {
+    const own = this.outbox.entries.find((e) => e.kind === "stroke" && e.stroke.id === id);
+    const later = own && this.outbox.entries.slice(this.outbox.entries.indexOf(own) + 1).some((e) => e.kind !== "stroke");
+    if (own && !own.sent && own.state !== "inflight" && !later) {
+      this.outbox.drop(own);
+      this.changed();
+      return { dropped: own };
+    }
+    return this.submit({ kind: "remove", id, ...extra });
+  }
+
+  clear(extra = {}) {
+    return this.submit({ kind: "clear", ...extra });
+  }
+
+  update(id, set, extra = {}) {
+    return this.submit({ kind: "update", id, set, ...extra });
+  }
+
+  move(ids, dx, dy, extra = {}) {
+    if (!ids.length || (!dx && !dy)) return null;
+    return this.submit({ kind: "move", ids: [...ids], dx, dy, ...extra });
+  }
+
+  /** Bring removed items back; `items` (as they were) make the optimistic view. */
+  restore(ids, items, extra = {}) {
+    if (!ids.length) return null;
+    return this.submit({ kind: "restore", ids: [...ids], items, ...extra });
   }
 
   /** Send what may be sent now (see the module comment for the order rules). */
@@ -232,27 +333,46 @@ export class Sync {
         continue;
       }
       if (i === 0 && e.state !== "inflight") this.send(e);
-      break; // a remove/clear is a barrier
+      break; // any other kind is a barrier
+    }
+  }
+
+  payload(e) {
+    const note = this.note;
+    switch (e.kind) {
+      case "stroke":
+        return { note, ...e.stroke };
+      case "remove":
+        return { note, id: e.id };
+      case "update":
+        return { note, id: e.id, set: e.set };
+      case "move":
+        return { note, ids: e.ids, dx: e.dx, dy: e.dy };
+      case "restore":
+        return { note, ids: e.ids };
+      default:
+        return { note };
     }
   }
 
   send(e) {
     const conn = this.conn;
     e.state = "inflight";
-    if (!e.sent) {
-      e.sent = true;
-      this.outbox.save();
-    }
-    const payload =
-      e.kind === "stroke" ? { note: this.note, ...e.stroke } : e.kind === "remove" ? { note: this.note, id: e.id } : { note: this.note };
-    this.socket.timeout(ACK_TIMEOUT_MS).emit(e.kind, payload, (err, ack) => {
+    e.sent = true;
+    e.sentAs = e.sentAs || [];
+    if (this.me && !e.sentAs.includes(this.me)) e.sentAs.push(this.me);
+    this.outbox.save();
+    this.socket.timeout(ACK_TIMEOUT_MS).emit(e.kind, this.payload(e), (err, ack) => {
       if (conn !== this.conn || !this.outbox.entries.includes(e)) return; // re-sent after a reconnect
       if (err) {
-        e.state = "queued"; // no answer in time: send again (same id: stored once)
-        this.retryLater();
+        // No answer in time. A stroke is sent again (same id: stored once); any other
+        // kind is settled by a catch-up join, which shows whether it landed.
+        e.state = "queued";
+        if (e.kind === "stroke") this.retryLater();
+        else if (this.joined) this.join(false);
         return;
       }
-      if (ack && ack.ok) this.acked(e, ack.seq);
+      if (ack && ack.ok) this.acked(e, ack);
       else this.refused(e, (ack && ack.error) || { code: "internal", message: "no answer" });
     });
   }
@@ -265,16 +385,36 @@ export class Sync {
     }, RETRY_MS);
   }
 
-  acked(e, seq) {
+  /** The op our entry became, as the others received it. */
+  opOf(e, ack) {
+    const base = { seq: ack.seq, peer: this.me };
+    switch (e.kind) {
+      case "stroke":
+        return { ...e.stroke, type: "stroke", ...base };
+      case "remove":
+        return { type: "remove", ...base, id: e.id };
+      case "update":
+        return { type: "update", ...base, id: e.id, set: e.set };
+      case "move":
+        return { type: "move", ...base, ids: Array.isArray(ack.ids) ? ack.ids : e.ids, dx: e.dx, dy: e.dy };
+      case "restore": {
+        const ids = Array.isArray(ack.ids) ? ack.ids : e.ids;
+        const known = new Map((e.items || []).map((it) => [it.id, it]));
+        const items = ids.map((id) => this.replica.removed.get(id) || known.get(id)).filter(Boolean);
+        return { type: "restore", ...base, items };
+      }
+      default:
+        return { type: "clear", ...base };
+    }
+  }
+
+  acked(e, ack) {
     this.outbox.drop(e);
-    if (typeof seq === "number") {
-      let op;
-      if (e.kind === "stroke") op = { ...e.stroke, type: "stroke", seq, peer: this.me };
-      else if (e.kind === "remove") op = { type: "remove", seq, id: e.id };
-      else op = { type: "clear", seq };
-      this.replica.receive(op);
+    if (typeof ack.seq === "number") {
+      this.replica.receive(this.opOf(e, ack));
       this.checkGap();
     }
+    this.on.landed?.(e, ack.seq, null, ack);
     this.changed();
     this.pump();
   }
@@ -295,7 +435,9 @@ export class Sync {
       return;
     }
     this.outbox.drop(e);
-    if (!(e.kind === "remove" && code === "not_found")) {
+    if (code === "not_found" && e.kind !== "stroke") {
+      this.on.skipped?.(e); // what it acted on is gone (removed by someone else): skipped
+    } else {
       this.on.error?.(`The server refused a ${e.kind}: ${error.message || code}`);
     }
     this.changed();
@@ -312,15 +454,15 @@ export class Sync {
     return !(engine && engine.transport && engine.transport.writable === false);
   }
 
-  /** Send the pointer position; false when it must be retried (transport busy). */
-  sendCursor(x, y) {
+  /** Send the pointer position (+ laser, view); false when it must be retried (transport busy). */
+  sendCursor(x, y, extra = {}) {
     if (!(this.joined && this.socket.connected)) return true;
     if (!this._writable()) return false;
-    this.socket.volatile.emit("cursor", { note: this.note, x, y });
+    this.socket.volatile.emit("cursor", { note: this.note, x, y, ...extra });
     return true;
   }
 
-  /** Send the stroke being drawn; false when it must be retried (transport busy). */
+  /** Send the item being drawn; false when it must be retried (transport busy). */
   sendDraft(stroke) {
     if (!(this.joined && this.socket.connected && this.role === "edit")) return true;
     if (!this._writable()) return false;
@@ -328,20 +470,57 @@ export class Sync {
     return true;
   }
 
-  /** Reconnect with a new name/colour (they travel in the connect auth). */
-  setAuth(auth) {
-    Object.assign(this.socket.auth, auth);
-    if (this.socket.connected) {
-      this.socket.disconnect();
-      this.socket.connect();
+  /** Change how we appear to others (v2 `profile`; kept for the next connect too). */
+  setProfile(p) {
+    Object.assign(this.socket.auth, p);
+    if (!this.socket.connected) return Promise.resolve(null);
+    return new Promise((resolve) => {
+      this.socket.timeout(ACK_TIMEOUT_MS).emit("profile", p, (err, ack) => resolve(!err && ack && ack.ok ? ack.peer : null));
+    });
+  }
+
+  /** Our own items still waiting to be sent or acknowledged, as they show (offline work). */
+  pendingItems() {
+    const view = this.view();
+    const out = [];
+    for (const e of this.outbox.entries) {
+      if (e.kind === "stroke" && view.has(e.stroke.id)) out.push(view.get(e.stroke.id));
     }
+    return out;
+  }
+
+  stop() {
+    this.gone = true;
+    clearTimeout(this.gapTimer);
+    clearTimeout(this.retryTimer);
+    this.socket.disconnect(); // re-joining could create the note again
   }
 
   deleted() {
-    this.gone = true;
+    if (this.gone) return;
+    const pending = this.pendingItems();
+    this.stop();
     this.outbox.discard();
-    this.socket.disconnect(); // re-joining would create the note again
     this.status();
-    this.on.deleted?.();
+    this.on.deleted?.(pending);
+  }
+
+  /** A view-only visitor asked for a note that does not exist. */
+  missing() {
+    this.stop();
+    this.outbox.discard();
+    this.refusal = "This note does not exist.";
+    this.status();
+    this.on.refused?.(this.refusal, "not_found");
+  }
+
+  /** The host does not let us open this note: nothing is shown, nothing is kept. */
+  refuse(message) {
+    if (this.gone && this.refusal) return;
+    this.stop();
+    this.outbox.discard();
+    this.refusal = message || "You may not open this note.";
+    this.status();
+    this.on.refused?.(this.refusal, "forbidden");
   }
 }

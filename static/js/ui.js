@@ -28,13 +28,23 @@ function openDialog(build) {
   });
 }
 
+/**
+ * Cancel is a plain button (type=button), not a submit button: Enter in a dialog's form
+ * submits with its first submit button, which is then always the confirming one.
+ */
+function cancelButton(dialog) {
+  const b = el("button", { class: "btn", type: "button", value: "cancel", text: "Cancel" });
+  b.addEventListener("click", () => dialog.close("cancel"));
+  return b;
+}
+
 /** Ask to confirm something; resolves true when confirmed. */
 export function confirmDialog({ title, message, confirm = "OK", danger = false }) {
-  return openDialog((form) => {
+  return openDialog((form, dialog) => {
     form.append(el("h2", { text: title }));
     if (message) form.append(el("p", { class: "muted", text: message }));
     const ok = el("button", { class: danger ? "btn btn-danger" : "btn btn-primary", value: "ok", text: confirm });
-    const cancel = el("button", { class: "btn", value: "cancel", text: "Cancel" });
+    const cancel = cancelButton(dialog);
     form.append(el("div", { class: "dialog-actions" }, cancel, ok));
     queueMicrotask(() => ok.focus());
     return (v) => v === "ok";
@@ -42,26 +52,31 @@ export function confirmDialog({ title, message, confirm = "OK", danger = false }
 }
 
 /** Ask for a line of text; resolves the trimmed text, or null when cancelled. */
-export function promptDialog({ title, label, value = "", confirm = "OK", maxLength = 200, message = "" }) {
+export function promptDialog({ title, label, value = "", confirm = "OK", maxLength = 200, message = "", empty = "This cannot be empty." }) {
   return openDialog((form, dialog) => {
     form.append(el("h2", { text: title }));
     if (message) form.append(el("p", { class: "muted", text: message }));
-    const input = el("input", { type: "text", maxlength: String(maxLength), required: "", autocomplete: "off" });
+    const input = el("input", { type: "text", maxlength: String(maxLength), autocomplete: "off" });
     input.value = value;
     form.append(el("label", { class: "field" }, el("span", { text: label }), input));
     const ok = el("button", { class: "btn btn-primary", value: "ok", text: confirm });
-    const cancel = el("button", { class: "btn", value: "cancel", text: "Cancel", formnovalidate: "" });
-    form.append(el("div", { class: "dialog-actions" }, cancel, ok));
+    const cancel = cancelButton(dialog);
+    const hint = el("p", { class: "field-error", role: "alert", hidden: "" });
+    form.append(hint, el("div", { class: "dialog-actions" }, cancel, ok));
+    input.addEventListener("input", () => (hint.hidden = true));
     queueMicrotask(() => {
       input.focus();
       input.select();
     });
     let text = null;
     form.addEventListener("submit", (ev) => {
-      if (ev.submitter === cancel) return;
       const v = input.value.trim();
       if (!v) {
+        // Only spaces: say why nothing happens, keep the dialog open.
         ev.preventDefault();
+        hint.textContent = empty;
+        hint.hidden = false;
+        input.focus();
         return;
       }
       text = v;
@@ -93,11 +108,6 @@ function store(key, value) {
   return value;
 }
 
-/** The remembered display name, or null. */
-export function savedName() {
-  return store("collab.name");
-}
-
 /** My cursor/avatar colour, chosen once and remembered. */
 export function myColor() {
   let c = store("collab.color");
@@ -106,22 +116,6 @@ export function myColor() {
     store("collab.color", c);
   }
   return c;
-}
-
-/** Ask for the display name (once: it is remembered); resolves the name. */
-export async function askName(force = false) {
-  const old = savedName();
-  if (old && !force) return old;
-  const name = await promptDialog({
-    title: old ? "Change your name" : "Welcome! What should others call you?",
-    message: old ? "" : "Your name is shown next to your cursor. It is remembered on this device.",
-    label: "Display name",
-    value: old || "",
-    confirm: old ? "Save" : "Start drawing",
-    maxLength: 40,
-  });
-  if (name) store("collab.name", name);
-  return name || old || null;
 }
 
 /** "just now", "5 min ago", "3 h ago", or a date. */
@@ -133,4 +127,50 @@ export function relativeTime(iso) {
   if (s < 3600) return `${Math.round(s / 60)} min ago`;
   if (s < 86400) return `${Math.round(s / 3600)} h ago`;
   return new Date(t).toLocaleDateString(undefined, { year: "numeric", month: "short", day: "numeric" });
+}
+
+/**
+ * The share dialog: make a view or edit link (`make(role)` resolves {url}) and copy it.
+ * Enter (or the Done button) closes it.
+ */
+export function shareDialog(make) {
+  return openDialog((form, dialog) => {
+    form.classList.add("share");
+    form.append(el("h2", { text: "Share this note" }));
+    form.append(el("p", { class: "muted", text: "Anyone with the link can open the note, with the role you choose, until it expires." }));
+    const out = el("input", { type: "text", readonly: "", "aria-label": "Share link", placeholder: "Choose a role to make a link" });
+    const copy = el("button", { class: "btn", type: "button", text: "Copy", disabled: "" });
+    const roles = el("div", { class: "share-roles" });
+    for (const [role, label] of [["view", "View-only link"], ["edit", "Edit link"]]) {
+      const b = el("button", { class: "btn", type: "button", "data-role": role, text: label });
+      b.addEventListener("click", async () => {
+        for (const x of roles.children) x.setAttribute("aria-pressed", String(x === b));
+        out.value = "";
+        copy.disabled = true;
+        try {
+          const link = await make(role);
+          out.value = new URL(link.url, location.href).href;
+          copy.disabled = false;
+          out.select();
+        } catch (err) {
+          toast(`Could not make a link: ${err.message}`, "error");
+        }
+      });
+      roles.append(b);
+    }
+    copy.addEventListener("click", async () => {
+      out.select();
+      try {
+        await navigator.clipboard.writeText(out.value);
+      } catch (_) {
+        document.execCommand("copy"); // older browsers, or no clipboard permission
+      }
+      copy.textContent = "Copied";
+      setTimeout(() => (copy.textContent = "Copy"), 1500);
+    });
+    const done = el("button", { class: "btn btn-primary", value: "ok", text: "Done" });
+    form.append(roles, el("div", { class: "share-link" }, out, copy), el("div", { class: "dialog-actions" }, done));
+    queueMicrotask(() => roles.firstChild.focus());
+    return () => out.value || null;
+  });
 }

@@ -82,11 +82,11 @@ def test_two_pages_draw_undo_and_a_late_joiner(
     wait_connected(ada)
     assert stored(server, note) == []
 
-    # Redo brings it back as a new stroke (ids stay taken after a removal).
+    # Redo brings the same item back: the inverse of its removal is a `restore`.
     ada.keyboard.press("Control+Shift+z")
     wait_connected(ada)
     again = [s["id"] for s in stored(server, note)]
-    assert len(again) == 1 and again[0] != first
+    assert again == [first]
     wait_ids(bob, again)
 
     # Bob draws in red; a third page opened later shows the same drawing.

@@ -75,14 +75,16 @@ def test_logged_in_user_draws_and_a_visitor_watches(
     wait_connected(alice)
     assert alice.get_attribute("#whoami", "data-user") == "alice"  # the site's own template override
     assert alice.evaluate("window.collab.sync.role") == "edit"
-    assert alice.is_visible("#toolbar")
+    assert alice.is_visible("#toolbar") and not alice.is_visible("#view-only")
 
     # A visitor (no login) opens the same note: view only, no tools.
     visitor = opener.page(url, "Visitor")
     wait_for(visitor, "() => document.querySelector('#people').dataset.count === '2'")
     assert visitor.evaluate("window.collab.sync.role") == "view"
     wait_for(visitor, "() => document.body.classList.contains('read-only')")
-    assert not visitor.is_visible("#toolbar") and not visitor.is_visible("#clear")
+    assert not visitor.is_visible("#style-panel") and not visitor.is_visible("#clear")
+    assert not visitor.is_visible(".tool[data-tool=pen]") and visitor.is_visible(".tool[data-tool=laser]")
+    assert visitor.is_visible("#view-only")  # view-only is shown at all times
     assert "view only" in visitor.inner_text("#host-badge")
 
     # Alice draws with the mouse; the visitor sees it live.
@@ -148,14 +150,18 @@ def test_share_links_open_a_private_board_to_visitors(
 
     # Without a link a visitor is refused: the page says so and shows nothing.
     stranger = opener.page(url, "Stranger", wait=False)
-    wait_for(stranger, "() => [...document.querySelectorAll('#toasts *')].some(t => /may not/.test(t.textContent))")
+    stranger.wait_for_selector("#gone:has-text('You cannot open this note')")
+    assert "may not" in stranger.inner_text("#gone")
+    assert not stranger.is_visible("#toolbar") and not stranger.is_visible("#stage")
     assert stroke_ids(stranger, pending=True) == []
+    assert stranger.evaluate("Object.keys(localStorage).filter(k => k.startsWith('collab.outbox.')).length") == 0
 
     # With the view link: the drawing, live, and no tools.
     viewer = opener.page(view_link, "Viewer")
     wait_ids(viewer, [first])
     assert viewer.evaluate("window.collab.sync.role") == "view"
-    assert not viewer.is_visible("#toolbar")
+    assert not viewer.is_visible("#style-panel") and not viewer.is_visible(".tool[data-tool=pen]")
+    assert viewer.is_visible("#view-only")
     # With the edit link: a visitor may draw, and everyone sees it.
     editor = opener.page(edit_link, "Editor")
     assert editor.evaluate("window.collab.sync.role") == "edit"

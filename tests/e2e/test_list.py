@@ -56,7 +56,7 @@ def test_create_draw_rename_delete(prefixed: ServerProcess, opener: Opener, cons
     assert cards.first.get_attribute("data-note") == note  # newest first
     first = cards.first
     assert first.locator(".card-title").inner_text() == EVIL
-    assert "1 stroke" in first.locator(".card-meta").inner_text()
+    assert "1 item" in first.locator(".card-meta").inner_text()
     wait_for(
         page, "() => { const i = document.querySelector('li.card img'); return i.complete && i.naturalWidth > 0; }"
     )
@@ -84,7 +84,7 @@ def test_create_draw_rename_delete(prefixed: ServerProcess, opener: Opener, cons
     console.assert_clean()
 
 
-def test_a_deleted_note_sends_its_viewers_home(prefixed: ServerProcess, opener: Opener, console: Console) -> None:
+def test_a_deleted_note_shows_a_message_instead_of_the_board(prefixed: ServerProcess, opener: Opener, console: Console) -> None:
     base = prefixed.url
     note = requests.post(base + "/api/notes", json={"title": "Doomed"}, timeout=10).json()["id"]
     page = opener.page(f"{base}/n/{note}", "Bob")
@@ -92,6 +92,9 @@ def test_a_deleted_note_sends_its_viewers_home(prefixed: ServerProcess, opener: 
     requests.patch(f"{base}/api/notes/{note}", json={"title": "Renamed elsewhere"}, timeout=10).raise_for_status()
     wait_for(page, "() => document.getElementById('title').textContent === 'Renamed elsewhere'")
     requests.delete(f"{base}/api/notes/{note}", timeout=10).raise_for_status()
+    page.wait_for_selector("#gone:has-text('This note was deleted')")
+    assert not page.is_visible("#stage") and not page.is_visible("#toolbar")
+    page.click("#gone a:has-text('All notes')")
     page.wait_for_url(base + "/", timeout=15_000)
     assert requests.get(f"{base}/api/notes/{note}", timeout=10).status_code == 404  # not re-created by a re-join
     console.assert_clean()

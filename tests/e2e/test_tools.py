@@ -27,18 +27,69 @@ def note_state(srv: ServerProcess, note: str) -> dict[str, Any]:
     return dict(r.json())
 
 
-def test_name_is_asked_once_and_remembered(server: ServerProcess, opener: Opener, console: Console) -> None:
+def test_a_first_visit_never_blocks_and_the_name_is_editable(
+    server: ServerProcess, opener: Opener, console: Console
+) -> None:
+    """No dialog on a first visit: a friendly generated name until one is set (Enter
+    confirms), changed live through `profile`, remembered for the next visit."""
+    note = fresh_note()
+    bob = opener.page(f"{server.url}/n/{note}", "Bob")
     ctx = opener.new_context(None)
-    page = opener.page(f"{server.url}/n/{fresh_note()}", ctx=ctx, wait=False)
-    page.wait_for_selector("dialog[open] input")
-    page.fill("dialog[open] input", "Zoë <b>")
-    page.click("dialog[open] button[value=ok]")
-    wait_connected(page)
-    page.click("#people")
-    assert "Zoë <b>" in page.inner_text("#people-items")
-    page.reload()
-    wait_connected(page)  # no dialog this time
+    page = opener.page(f"{server.url}/n/{note}", ctx=ctx)  # connected without any dialog
     assert page.locator("dialog[open]").count() == 0
+    draw(page, [(300, 300), (500, 300)])
+    wait_connected(page)
+    guest = page.evaluate("localStorage.getItem('collab.guest')")
+    assert guest and " " in guest
+    wait_for(bob, "g => document.getElementById('people-items').textContent.includes(g)", guest)
+
+    page.click("#people")
+    assert guest in page.inner_text("#people-items")
+    page.click("#change-name")
+    page.fill("dialog[open] input", "   ")
+    page.keyboard.press("Enter")  # only spaces: the dialog stays, and says why
+    assert page.is_visible("dialog[open] .field-error")
+    page.fill("dialog[open] input", "Zoë <b>")
+    page.keyboard.press("Enter")  # Enter confirms (Cancel is not the form's submit button)
+    assert page.locator("dialog[open]").count() == 0
+    wait_for(bob, "() => document.getElementById('people-items').textContent.includes('Zoë <b>')")
+    page.reload()
+    wait_connected(page)  # no dialog this time either, and the chosen name is kept
+    assert page.locator("dialog[open]").count() == 0
+    wait_for(bob, "() => [...document.querySelectorAll('#people-items .name')].filter(n => n.textContent === 'Zoë <b>').length === 1")
+    console.assert_clean()
+
+
+def test_enter_confirms_and_space_presses_a_focused_button(
+    server: ServerProcess, opener: Opener, console: Console
+) -> None:
+    note = fresh_note()
+    ada = opener.page(f"{server.url}/n/{note}", "Ada")
+    draw(ada, [(300, 300), (500, 300)])
+    ada.click("#clear")
+    ada.keyboard.press("Enter")  # confirms the clear (it used to cancel)
+    wait_for(ada, "() => window.collab.shown().size === 0")
+    wait_connected(ada)
+    assert note_state(server, note)["strokes"] == []
+    ada.click("#title")
+    ada.fill("dialog[open] input", "Plans")
+    ada.keyboard.press("Enter")
+    wait_for(ada, "() => document.getElementById('title').textContent === 'Plans'")
+    assert note_state(server, note)["title"] == "Plans"
+    # Space on a focused button presses it; on the canvas it pans.
+    ada.focus("#help-btn")
+    ada.keyboard.press(" ")
+    ada.wait_for_selector("dialog#help[open]")
+    ada.keyboard.press("Escape")
+    ada.focus("#stage")  # the canvas has focus again: Space + drag pans
+    ada.keyboard.down(" ")
+    ada.mouse.move(600, 500)
+    ada.mouse.down()
+    ada.mouse.move(650, 520, steps=4)
+    ada.mouse.up()
+    ada.keyboard.up(" ")
+    assert ada.evaluate("[window.collab.view.tx, window.collab.view.ty]") == [50, 20]
+    assert note_state(server, note)["strokes"] == []  # panned, not drawn
     console.assert_clean()
 
 
@@ -85,7 +136,7 @@ def test_tools_highlighter_eraser_clear_help(
 
     # The help overlay lists the shortcuts.
     ada.keyboard.press("?")
-    assert "Undo your last stroke" in ada.inner_text("dialog#help[open]")
+    assert "Undo what you did" in ada.inner_text("dialog#help[open]")
     shot(ada, artifacts, "help-overlay")
     ada.keyboard.press("Escape")
     console.assert_clean()
@@ -101,7 +152,7 @@ def test_undo_before_the_ack_and_pan_zoom(tmp_path: Path, opener: Opener, consol
         try:
             draw(ada, [(200, 200), (400, 200)])
             ada.keyboard.press("Control+z")
-            assert ada.get_attribute("#status", "data-waiting") == "1"
+            assert ada.get_attribute("#status", "data-waiting") == "2"  # the stroke and its removal
         finally:
             os.kill(srv.proc.pid, signal.SIGCONT)
         wait_connected(ada)

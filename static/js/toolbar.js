@@ -1,0 +1,133 @@
+// The toolbar: tools, colour, width and fill, remembered in localStorage (collab.prefs).
+// With a selection, the style buttons change the selected items (`update`) instead.
+import { el } from "./ui.js";
+
+export const COLORS = ["#1e1e1e", "#e03131", "#2f9e44", "#1971c2", "#f08c00", "#9c36b5", "#fab005"];
+export const FILLS = [null, "#ffec99", "#b2f2bb", "#a5d8ff", "#ffc9c9", "#e9ecef"];
+export const STICKY_FILL = "#ffec99";
+const WIDTHS = { pen: [2, 4, 8, 16], highlighter: [12, 20, 32, 48] };
+const TEXT_SIZES = [14, 20, 28, 40];
+export const TOOLS = ["select", "hand", "pen", "highlighter", "eraser", "rect", "ellipse", "line", "arrow", "text", "sticky", "laser"];
+/** Excalidraw's keys (D is the pen too, M the highlighter). */
+export const KEYS = { v: "select", h: "hand", p: "pen", d: "pen", m: "highlighter", e: "eraser", r: "rect", o: "ellipse", l: "line", a: "arrow", t: "text", n: "sticky", k: "laser" };
+
+export class Toolbar {
+  constructor({ onTool, onStyle }) {
+    this.onTool = onTool;
+    this.onStyle = onStyle; // (key, value) → true when the selection took it
+    this.prefs = { tool: "pen", color: COLORS[0], widthIndex: 1, fill: null };
+    try {
+      Object.assign(this.prefs, JSON.parse(localStorage.getItem("collab.prefs") || "{}"));
+    } catch (_) {
+      /* defaults */
+    }
+    const p = this.prefs;
+    if (!TOOLS.includes(p.tool)) p.tool = "pen";
+    if (!/^#[0-9a-f]{6}$/i.test(p.color)) p.color = COLORS[0];
+    if (p.fill !== null && !/^#[0-9a-f]{6}$/i.test(p.fill)) p.fill = null;
+    p.widthIndex = Math.max(0, Math.min(3, p.widthIndex | 0));
+    this.build();
+  }
+
+  save() {
+    try {
+      localStorage.setItem("collab.prefs", JSON.stringify(this.prefs));
+    } catch (_) {
+      /* not remembered */
+    }
+  }
+
+  /** The style a new item of `tool` gets. */
+  style(tool) {
+    const i = this.prefs.widthIndex;
+    return {
+      color: this.prefs.color,
+      width: WIDTHS[tool === "highlighter" ? "highlighter" : "pen"][i],
+      fill: this.prefs.fill,
+      size: TEXT_SIZES[i],
+    };
+  }
+
+  build() {
+    const custom = document.querySelector(".swatch.custom");
+    COLORS.forEach((c, i) => {
+      const b = el("button", { class: "swatch", type: "button", "data-color": c, title: `Colour ${i + 1} (${i + 1})`, "aria-label": `Colour ${c}` });
+      b.style.setProperty("--c", c);
+      b.addEventListener("click", () => this.setColor(c));
+      custom.before(b);
+    });
+    document.getElementById("custom-color").addEventListener("input", (e) => this.setColor(e.target.value));
+    for (let i = 0; i < 4; i++) {
+      const b = el("button", { class: "icon-btn width", type: "button", "data-index": String(i), "aria-label": `Width ${i + 1}` });
+      const dot = el("span", { class: "width-dot" });
+      dot.style.setProperty("--s", `${[3, 6, 10, 15][i]}px`);
+      b.append(dot);
+      b.addEventListener("click", () => this.setWidth(i));
+      document.getElementById("widths").append(b);
+    }
+    for (const f of FILLS) {
+      const b = el("button", { class: "swatch fill" + (f ? "" : " none"), type: "button", "data-fill": f || "", title: f ? `Fill ${f}` : "No fill", "aria-label": f ? `Fill ${f}` : "No fill" });
+      if (f) b.style.setProperty("--c", f);
+      b.addEventListener("click", () => this.setFill(f));
+      document.getElementById("fills").append(b);
+    }
+    for (const b of document.querySelectorAll(".tool")) b.addEventListener("click", () => this.onTool(b.dataset.tool));
+    this.render();
+  }
+
+  setTool(tool, remember = true) {
+    this.prefs.tool = tool;
+    if (remember) this.save();
+    this.render();
+  }
+
+  setColor(color) {
+    if (this.onStyle("color", color)) return this.render(color);
+    this.prefs.color = color;
+    this.save();
+    this.render();
+    if (["eraser", "hand", "select", "laser"].includes(this.prefs.tool)) this.onTool("pen");
+  }
+
+  setWidth(i) {
+    i = Math.max(0, Math.min(3, i));
+    const st = { ...this.style(this.prefs.tool), width: WIDTHS.pen[i], size: TEXT_SIZES[i] };
+    const took = this.onStyle("width", st.width) + this.onStyle("size", st.size);
+    this.prefs.widthIndex = i;
+    this.save();
+    this.render();
+    return took;
+  }
+
+  setFill(fill) {
+    if (this.onStyle("fill", fill)) return this.render();
+    this.prefs.fill = fill;
+    this.save();
+    this.render();
+  }
+
+  render(shownColor) {
+    const p = this.prefs;
+    for (const b of document.querySelectorAll(".tool")) b.setAttribute("aria-pressed", String(b.dataset.tool === p.tool));
+    const color = shownColor || p.color;
+    let matched = false;
+    for (const b of document.querySelectorAll("#colors .swatch[data-color]")) {
+      const on = b.dataset.color === color;
+      matched ||= on;
+      b.setAttribute("aria-pressed", String(on));
+    }
+    const custom = document.querySelector(".swatch.custom");
+    custom.classList.toggle("active", !matched);
+    if (!matched) {
+      custom.style.setProperty("--c", color);
+      document.getElementById("custom-color").value = color;
+    }
+    for (const b of document.querySelectorAll("#widths button")) {
+      const i = Number(b.dataset.index);
+      b.setAttribute("aria-pressed", String(i === p.widthIndex));
+      b.title = `Width ${WIDTHS[p.tool === "highlighter" ? "highlighter" : "pen"][i]} ([ and ])`;
+    }
+    for (const b of document.querySelectorAll("#fills button")) b.setAttribute("aria-pressed", String((b.dataset.fill || null) === p.fill));
+    document.getElementById("stage").dataset.tool = p.tool;
+  }
+}

@@ -1,0 +1,83 @@
+// Select (V): click an item (Shift-click adds or takes away), drag from empty canvas
+// to box-select, drag a selected item to move the selection (drawn moving at once, one
+// `move` op on release), drag a handle to resize one item (one `update` of its points).
+import { inside, round2 } from "../draw.js";
+
+const HANDLE_PX = 6;
+
+/** The corner handle of the single selected item under screen point p, or null. */
+function handleAt(app, p) {
+  const one = app.selection.single();
+  if (!one || !app.selection.resizable(one)) return null;
+  const [a, b] = one.points;
+  for (const [i, q] of [a, b].entries()) {
+    const s = app.camera.toScreen(q[0], q[1]);
+    if (Math.abs(s[0] - p[0]) <= HANDLE_PX + 2 && Math.abs(s[1] - p[1]) <= HANDLE_PX + 2) return { item: one, index: i };
+  }
+  return null;
+}
+
+export const select = {
+  name: "select",
+  edits: false,
+  down(app, c) {
+    const sel = app.selection;
+    const h = app.sync.role === "edit" ? handleAt(app, c.p) : null;
+    if (h) {
+      app.gesture = { owner: this, kind: "resize", item: h.item, index: h.index, to: c.w };
+      return;
+    }
+    const hit = app.itemAt(c.w);
+    if (hit) {
+      if (c.shift) {
+        sel.toggle(hit.id);
+        app.gesture = null;
+        return;
+      }
+      if (!sel.has(hit.id)) sel.set([hit.id]);
+      if (app.sync.role === "edit") app.gesture = { owner: this, kind: "move", start: c.w, dx: 0, dy: 0 };
+      return;
+    }
+    if (!c.shift) sel.set([]);
+    app.gesture = { owner: this, kind: "box", start: c.w, end: c.w, base: new Set(sel.ids) };
+  },
+  move(app, c) {
+    const g = app.gesture;
+    if (g.kind === "move") {
+      g.dx = c.w[0] - g.start[0];
+      g.dy = c.w[1] - g.start[1];
+      app.selection.offset = [g.dx, g.dy];
+      app.sceneChanged();
+    } else if (g.kind === "resize") {
+      g.to = c.w;
+      app.sceneChanged();
+    } else {
+      g.end = c.w;
+      const box = [Math.min(g.start[0], g.end[0]), Math.min(g.start[1], g.end[1]), Math.max(g.start[0], g.end[0]), Math.max(g.start[1], g.end[1])];
+      const ids = new Set(g.base);
+      for (const it of app.items().values()) if (inside(it, box)) ids.add(it.id);
+      app.selection.set([...ids]);
+    }
+    app.liveChanged();
+  },
+  up(app) {
+    const g = app.gesture;
+    app.gesture = null;
+    app.selection.offset = null;
+    if (g.kind === "move") {
+      const dx = round2(g.dx);
+      const dy = round2(g.dy);
+      if (dx || dy) app.history.act([{ kind: "move", ids: [...app.selection.ids], dx, dy }]);
+    } else if (g.kind === "resize") {
+      const points = app.selection.resized(g);
+      if (points) app.history.act([{ kind: "update", id: g.item.id, set: { points } }]);
+    }
+    app.sceneChanged();
+    app.liveChanged();
+  },
+  /** Box of the box-select gesture (world), for the live layer. */
+  marquee(app) {
+    const g = app.gesture;
+    return g && g.owner === this && g.kind === "box" ? [g.start, g.end] : null;
+  },
+};

@@ -1,0 +1,198 @@
+"""Issue 17's page fixes, in Chromium against the real server: a refused visitor, the
+connection states, thumbnails, wheel zoom, friendly network errors."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from pagekit import Console, Opener, draw, shot, wait_connected, wait_for
+
+from serverproc import ServerProcess
+
+pytestmark = pytest.mark.browser
+
+
+def fresh_note() -> str:
+    return "rules-" + uuid.uuid4().hex[:12]
+
+
+def test_a_refused_visitor_sees_why_and_where_to_log_in(
+    tmp_path: Path, opener: Opener, console: Console, artifacts: Path
+) -> None:
+    """The host's rules give no role: no fake toolbar, nothing queued, and a login link
+    when the host's page has <link rel="login">."""
+    with ServerProcess(tmp_path, env={"COLLAB_DEFAULT_ROLE": "none"}) as srv:
+        note = fresh_note()
+        ctx = opener.new_context("Eve")
+
+        def with_login(route: Any) -> None:
+            resp = route.fetch()
+            body = resp.text().replace("</head>", '<link rel="login" href="/login?next=here"></head>')
+            route.fulfill(response=resp, body=body)
+
+        ctx.route(f"**/n/{note}?transport=polling", with_login)
+        # (A routed document may not open WebSockets to 127.0.0.1 in Chromium: long-polling.)
+        page = opener.page(f"{srv.url}/n/{note}?transport=polling", ctx=ctx, wait=False)
+        page.mouse.move(300, 300)
+        page.mouse.down()
+        page.mouse.move(400, 300, steps=4)
+        page.mouse.up()
+        page.wait_for_selector("#gone:has-text('You cannot open this note')")
+        assert page.get_attribute("#gone a:has-text('Log in')", "href") == "/login?next=here"
+        assert not page.is_visible("#toolbar") and not page.is_visible("#style-panel")
+        assert page.get_attribute("#status", "data-state") == "refused"
+        assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('collab.outbox.')).length") == 0
+        assert requests.get(f"{srv.url}/api/notes/{note}", timeout=10).status_code in (403, 404)
+        shot(page, artifacts, "rules-refused")
+        # Chromium logs the 403 of the page's own API calls, if any; none are made.
+        console.assert_clean()
+
+
+def test_offline_and_server_unreachable_are_told_apart(tmp_path: Path, opener: Opener, console: Console) -> None:
+    with ServerProcess(tmp_path) as srv:
+        note = fresh_note()
+        ctx = opener.new_context("Ada")
+        page = opener.page(f"{srv.url}/n/{note}", ctx=ctx)
+        console.server_down = True
+        srv.stop()
+        page.wait_for_selector("#status[data-state=unreachable]", timeout=30_000)
+        assert "Server unreachable" in page.inner_text("#status")
+        ctx.set_offline(True)
+        page.wait_for_selector("#status[data-state=offline]")
+        assert page.inner_text("#status-text") == "Offline"
+        ctx.set_offline(False)
+        srv.restart()
+        wait_connected(page)
+        console.server_down = False
+        # The list page: a failed request reads as a sentence, not "Failed to fetch".
+        home = ctx.new_page()
+        console.watch(home, "home")
+        home.goto(f"{srv.url}/")
+        home.wait_for_selector("#new-note")
+        console.server_down = True
+        srv.stop()
+        home.click("#new-note")
+        home.keyboard.press("Enter")
+        wait_for(home, "() => /cannot be reached/.test(document.getElementById('toasts').textContent)")
+        assert "Failed to fetch" not in home.inner_text("#toasts")
+        srv.restart()
+        console.errors = [e for e in console.errors if "ERR_CONNECTION_REFUSED" not in e]
+        console.assert_clean()
+
+
+def test_thumbnails_and_wheel_zoom(server: ServerProcess, opener: Opener, console: Console) -> None:
+    note = fresh_note()
+    page = opener.page(f"{server.url}/n/{note}", "Ada")
+    draw(page, [(200, 200), (400, 260)])
+    wait_connected(page)
+    # One Ctrl+wheel notch zooms by a step, not by a factor of e.
+    page.mouse.move(500, 350)
+    page.keyboard.down("Control")
+    page.mouse.wheel(0, 100)
+    page.keyboard.up("Control")
+    wait_for(page, "() => window.collab.view.z < 1")
+    z = page.evaluate("window.collab.view.z")
+    assert 0.75 < z < 0.9
+    page.keyboard.down("Control")
+    page.mouse.wheel(0, -100)
+    page.keyboard.up("Control")
+    wait_for(page, "() => Math.abs(window.collab.view.z - 1) < 1e-9")
+
+    home = opener.page(f"{server.url}/", "Ada", wait=False)
+    img = home.wait_for_selector(f"li.card[data-note='{note}'] img")
+    assert img.get_attribute("loading") == "lazy"
+    assert "width=240" in (img.get_attribute("src") or "")
+    wait_for(home, "id => document.querySelector(`li.card[data-note='${id}'] img`).naturalWidth === 240", note)
+    console.assert_clean()
+
+
+def test_the_render_cache_draws_only_what_changed(server: ServerProcess, opener: Opener, console: Console) -> None:
+    """Bob's new stroke reaches Ada's board as an append (only it is drawn); an erase
+    redraws everything; the pixels are right either way."""
+    from pagekit import wait_ids, wait_ink
+
+    note = fresh_note()
+    ada = opener.page(f"{server.url}/n/{note}", "Ada")
+    bob = opener.page(f"{server.url}/n/{note}", "Bob")
+    one = draw(bob, [(200, 200), (400, 200)])
+    wait_ids(ada, [one])
+    wait_ink(ada, 300, 200, present=True)
+    before = ada.evaluate("({...window.collab.app.renderer.stats})")
+    two = draw(bob, [(200, 400), (400, 400)])
+    wait_ids(ada, [one, two])
+    wait_ink(ada, 300, 400, present=True)
+    wait_ink(ada, 300, 200, present=True)
+    after = ada.evaluate("({...window.collab.app.renderer.stats})")
+    assert after["incremental"] > before["incremental"]
+    bob.keyboard.press("e")
+    bob.mouse.move(300, 180)
+    bob.mouse.down()
+    bob.mouse.move(300, 220, steps=3)
+    bob.mouse.up()
+    wait_ids(ada, [two])
+    wait_ink(ada, 300, 200, present=False)
+    wait_ink(ada, 300, 400, present=True)
+    assert ada.evaluate("window.collab.app.renderer.stats.full") > after["full"]
+    # A pan moves the board's pixels and draws only what it uncovers: same picture as a full redraw.
+    shifted = ada.evaluate("window.collab.app.renderer.stats.shifted")
+    ada.keyboard.press("h")
+    ada.mouse.move(600, 500)
+    ada.mouse.down()
+    ada.mouse.move(500, 450, steps=5)
+    ada.mouse.up()
+    wait_for(ada, "n => window.collab.app.renderer.stats.shifted > n", shifted)
+    wait_ink(ada, 200, 350, present=True)  # moved by (-100, -50)
+    wait_ink(ada, 300, 400, present=False)
+    picture = "() => document.getElementById('board').toDataURL()"
+    incremental = ada.evaluate(picture)
+    ada.evaluate("() => { const r = window.collab.app.renderer; r.drawn = null; r.renderScene(); }")
+    assert ada.evaluate(picture) == incremental
+    console.assert_clean()
+
+
+def test_a_name_the_host_gives_is_used_and_never_asked(server: ServerProcess, opener: Opener, console: Console) -> None:
+    """An identify hook returning a name makes the join ack list us under it (the server
+    side is tested in test_embedding*); here the ack is rewritten as such a host's would be."""
+    ctx = opener.new_context(None)
+    ctx.add_init_script(
+        """(() => {
+            const wrap = () => {
+                if (!window.io || window.io.__wrapped) return;
+                const real = window.io;
+                window.io = (...a) => {
+                    const s = real(...a);
+                    const emit = s.emit.bind(s);
+                    s.emit = (ev, payload, ack) => ev === 'join' && typeof ack === 'function'
+                        ? emit(ev, payload, (err, res) => {
+                            if (res && res.ok) for (const p of res.peers) if (p.peer === res.peer) p.name = 'Dr. Host';
+                            ack(err, res);
+                        })
+                        : emit(ev, payload, ack);
+                    return s;
+                };
+                window.io.__wrapped = true;
+            };
+            document.addEventListener('readystatechange', wrap);
+            const t = setInterval(() => { wrap(); if (window.io && window.io.__wrapped) clearInterval(t); }, 0);
+        })()"""
+    )
+    page = opener.page(f"{server.url}/n/{fresh_note()}", ctx=ctx)
+    assert page.locator("dialog[open]").count() == 0
+    assert page.evaluate("window.collab.name()") == "Dr. Host"
+    page.click("#people")
+    assert not page.is_visible("#change-name")
+    console.assert_clean()
+
+
+def test_the_dark_theme_follows_the_system(server: ServerProcess, opener: Opener, console: Console) -> None:
+    ctx = opener.browser.new_context(viewport={"width": 1000, "height": 700}, color_scheme="dark")
+    opener.contexts.append(ctx)
+    page = opener.page(f"{server.url}/n/{fresh_note()}", ctx=ctx)
+    assert "invert" in page.evaluate("getComputedStyle(document.getElementById('board')).filter")
+    bg = page.evaluate("getComputedStyle(document.querySelector('.toolbar')).backgroundColor")
+    assert bg.startswith("rgb(35, 36, 39")
+    console.assert_clean()
