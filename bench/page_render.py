@@ -47,7 +47,8 @@ async ([runs]) => {
     const id = 'bench-' + i + '-' + Math.random().toString(36).slice(2);
     const pts = [];
     for (let k = 0; k < 40; k++) pts.push([300 + k * 3, 300 + 20 * Math.sin(k / 4)]);
-    app.sync.outbox.entries.push({ kind: 'stroke', stroke: { id, tool: 'pen', color: '#1971c2', width: 4, points: pts }, sent: true, state: 'inflight', sentAs: [] });
+    const stroke = { id, tool: 'pen', color: '#1971c2', width: 4, points: pts };
+    app.sync.outbox.entries.push({ kind: 'stroke', stroke, sent: true, state: 'inflight', sentAs: [] });
     app.shown = app.sync.view();
     const before = r.stats.incremental;
     append.push(time(() => r.renderScene()));
@@ -76,7 +77,9 @@ def fill(url: str, note: str, n: int) -> None:
     for i in range(n):
         x0, y0 = 40 + (i % cols) * 24, 40 + (i // cols) * 24
         pts = [[x0 + k * 0.5, y0 + 8 * math.sin(k / 5)] for k in range(40)]
-        ack = sio.call("stroke", {"note": note, "id": f"s{i}", "tool": "pen", "color": "#1e1e1e", "width": 3, "points": pts})
+        ack = sio.call(
+            "stroke", {"note": note, "id": f"s{i}", "tool": "pen", "color": "#1e1e1e", "width": 3, "points": pts}
+        )
         assert ack.get("ok"), ack
     sio.disconnect()
 
@@ -86,7 +89,9 @@ def main() -> int:
     ap.add_argument("--items", default="200,1000,4000", help="comma-separated note sizes")
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--url", help="a running collab server (default: start one)")
-    ap.add_argument("--chromium", default=os.environ.get("COLLAB_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium")
+    ap.add_argument(
+        "--chromium", default=os.environ.get("COLLAB_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    )
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -96,12 +101,16 @@ def main() -> int:
     url = args.url
     if not url:
         # Filling the notes is a burst of ops from one connection: lift the op rate limit.
-        server = Server("collab", work, collab_env={"COLLAB_RATE_OPS": "100000", "COLLAB_RATE_OPS_BURST": "100000"}).start()
+        server = Server(
+            "collab", work, collab_env={"COLLAB_RATE_OPS": "100000", "COLLAB_RATE_OPS_BURST": "100000"}
+        ).start()
         url = server.url
     try:
         print(f"{'items':>6} {'full ms':>9} {'append ms':>10} {'camera ms':>10}")
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=args.chromium, args=["--no-sandbox", "--disable-gpu"], headless=True)
+            browser = pw.chromium.launch(
+                executable_path=args.chromium, args=["--no-sandbox", "--disable-gpu"], headless=True
+            )
             for n in sizes:
                 note = f"bench-render-{n}-{uuid.uuid4().hex[:6]}"
                 fill(url, note, n)
@@ -110,7 +119,10 @@ def main() -> int:
                 page.wait_for_selector("#status[data-state=connected]", timeout=60_000)
                 page.wait_for_function("n => window.collab.shown().size === n", arg=n, timeout=60_000)
                 # Every item in view (the worst case for a full redraw).
-                page.evaluate("n => { const c = window.collab.view; c.tx = 0; c.ty = 0; c.z = Math.min(c.W, c.H) / (80 + Math.sqrt(n) * 24); c.changed(); }", n)
+                page.evaluate(
+                    "n => { const c = window.collab.view; c.tx = 0; c.ty = 0; c.z = Math.min(c.W, c.H) / (80 + Math.sqrt(n) * 24); c.changed(); }",  # noqa: E501 - a JS expression
+                    n,
+                )
                 res = page.evaluate(MEASURE, [args.runs])
                 med = {k: statistics.median(res[k]) for k in ("full", "append", "camera")}
                 print(f"{n:>6} {med['full']:>9.2f} {med['append']:>10.3f} {med['camera']:>10.2f}")

@@ -25,7 +25,7 @@ memory of the busiest moment, so RSS settles at a plateau above the baseline.
 show as RSS that keeps rising from round to round.
 
 It prints a markdown table and exits 1 when a check fails. ``--smoke`` runs
-about 20 seconds (tests/test_soak_smoke.py runs it); results of a full run are
+about 20 seconds (tests/integration/test_soak_smoke.py runs it); results of a full run are
 in docs/performance.md ("Soak").
 """
 

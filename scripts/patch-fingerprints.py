@@ -7,7 +7,7 @@
 To vouch for a new release of a patched library: install it, run this, read the
 changed function against the patch (collab/_patches/<library>.py), add the new
 fingerprint to the patch's ``targets`` and its version to ``checked``, and run the
-tests (`python -m pytest tests/test_patches.py` and the tests the patch names).
+tests (`python -m pytest tests/unit/test_patches.py` and the tests the patch names).
 """
 
 from __future__ import annotations

@@ -27,6 +27,9 @@ fi
 
 if [[ -f bench/package-lock.json ]] && command -v npm >/dev/null 2>&1; then
   if [[ ! -d bench/node_modules ]] || [[ bench/package-lock.json -nt bench/node_modules ]]; then
+    # better-sqlite3 (the durable peer) compiles from source: point node-gyp at the installed
+    # Node headers instead of downloading them (the registries are all this machine reaches)
+    [[ -d /usr/include/node ]] && export npm_config_nodedir=/usr
     (cd bench && npm ci --silent --no-audit --no-fund)
   fi
 fi

@@ -151,3 +151,22 @@ def fill(srv: ServerProcess, note: str, strokes: int, points: int = 32) -> None:
         store.apply(reqs)
     finally:
         store.close()
+
+
+#: The example host site (examples/host_site) and the share-link secret tests give it.
+EXAMPLE = ROOT / "examples" / "host_site" / "app.py"
+EXAMPLE_SECRET = "test-embedding-share-secret"
+
+
+class HostSite(ServerProcess):
+    """``python examples/host_site/app.py`` on a free port (the example site, gevent)."""
+
+    def command(self) -> list[str]:
+        return [sys.executable, str(EXAMPLE), "--port", str(self.port), "--database", self.database]
+
+    health_path = "/whiteboard/healthz"
+
+    def __init__(self, tmp_path: Path, **kwargs: Any) -> None:
+        super().__init__(tmp_path, **kwargs)
+        self.env.setdefault("PYTHONPATH", os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+        self.env.setdefault("COLLAB_EXAMPLE_SECRET_KEY", EXAMPLE_SECRET)

@@ -48,7 +48,7 @@ FIX = "fix"
 SPEEDUP = "speed-up"
 
 #: The library ranges collab's patches were checked on; pyproject.toml declares the same
-#: (tests/test_patches.py compares them).
+#: (tests/unit/test_patches.py compares them).
 TESTED = {
     "python-engineio": ">=4.11.0,<4.16",
     "python-socketio": ">=5.12.0,<5.19",

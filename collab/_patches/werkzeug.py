@@ -11,7 +11,7 @@ makes that read see the end of the stream, and the answer to it go nowhere.
 Checked on python-engineio 4.11.0 to 4.15.1 with Werkzeug 3.1. From 4.13.4 on,
 ``SimpleWebSocketWSGI.__call__`` raises ``ConnectionError`` in Werkzeug's mode,
 which does not end the connection before the client's close handshake times out
-(``tests/test_modes.py::test_threading_mode_answers_a_websocket_close`` fails
+(``tests/integration/test_modes.py::test_threading_mode_answers_a_websocket_close`` fails
 without this patch there too): both versions of the function are targets.
 """
 

@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 import requests
 from pagekit import Console, Opener, draw, shot, stroke_ids, wait_connected, wait_for, wait_ids, wait_ink
-from test_embedding import HostSite
+
+from serverproc import HostSite
 
 pytestmark = pytest.mark.browser
 

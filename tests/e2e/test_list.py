@@ -84,7 +84,9 @@ def test_create_draw_rename_delete(prefixed: ServerProcess, opener: Opener, cons
     console.assert_clean()
 
 
-def test_a_deleted_note_shows_a_message_instead_of_the_board(prefixed: ServerProcess, opener: Opener, console: Console) -> None:
+def test_a_deleted_note_shows_a_message_instead_of_the_board(
+    prefixed: ServerProcess, opener: Opener, console: Console
+) -> None:
     base = prefixed.url
     note = requests.post(base + "/api/notes", json={"title": "Doomed"}, timeout=10).json()["id"]
     page = opener.page(f"{base}/n/{note}", "Bob")

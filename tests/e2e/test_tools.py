@@ -56,7 +56,10 @@ def test_a_first_visit_never_blocks_and_the_name_is_editable(
     page.reload()
     wait_connected(page)  # no dialog this time either, and the chosen name is kept
     assert page.locator("dialog[open]").count() == 0
-    wait_for(bob, "() => [...document.querySelectorAll('#people-items .name')].filter(n => n.textContent === 'Zoë <b>').length === 1")
+    wait_for(
+        bob,
+        "() => [...document.querySelectorAll('#people-items .name')].filter(n => n.textContent === 'Zoë <b>').length === 1",  # noqa: E501 - a JS expression
+    )
     console.assert_clean()
 
 

@@ -195,7 +195,10 @@ def test_text_and_sticky_notes(server: ServerProcess, opener: Opener, console: C
     ada.mouse.click(700, 550)  # a click outside commits too
     wait_connected(ada)
     items = state(server, note)["strokes"]
-    assert [(s["tool"], s["text"], s.get("fill")) for s in items] == [("text", "Hello\nworld", None), ("text", "Buy milk", "#ffec99")]
+    assert [(s["tool"], s["text"], s.get("fill")) for s in items] == [
+        ("text", "Hello\nworld", None),
+        ("text", "Buy milk", "#ffec99"),
+    ]
     assert items[0]["points"] == [[200, 200]]
     wait_ids(bob, [s["id"] for s in items])
 
@@ -281,7 +284,7 @@ def test_offline_work_is_never_sent_into_a_deleted_note(
         )
         assert saved["epoch"] == epoch
         requests.delete(f"{srv.url}/api/notes/{note}", timeout=10).raise_for_status()
-        import socketio  # noqa: PLC0415  (re-create the id: a new epoch)
+        import socketio
 
         sio = socketio.SimpleClient()
         sio.connect(srv.url, namespace="/notes", transports=["websocket"])
@@ -344,7 +347,9 @@ def test_edits_made_offline_arrive_once_in_order(
     wait_connected(ada)
     st = state(server, note)
     assert st["seq"] == seq + 4
-    assert [(s["tool"], s["color"], s["points"]) for s in st["strokes"]] == [("rect", "#2f9e44", [[200, 201], [300, 301]])]
+    assert [(s["tool"], s["color"], s["points"]) for s in st["strokes"]] == [
+        ("rect", "#2f9e44", [[200, 201], [300, 301]])
+    ]
     same_items(bob, server, note)
     same_items(ada, server, note)
     console.errors = [e for e in console.errors if "status of 400" not in e]

@@ -44,15 +44,15 @@ ELSEWHERE = {
     "bash scripts/setup-dev.sh && python3 -m pytest": ".ci/run runs it as CI's test command",
     "bash scripts/setup-dev.sh": ".ci/run",
     "python3 -m pytest": ".ci/run",
-    "python3 -m pytest tests/test_socket.py -k polling": "a developer's example; tests/test_socket.py runs in CI",
+    "python3 -m pytest tests/integration/test_socket.py -k polling": "a developer's example; it runs in CI",
+    "python3 -m pytest tests/unit": "the fast layer; it runs in CI as part of the whole suite",
     "python3 -m ruff check . && python3 -m ruff format --check . && python3 -m mypy": ".ci/run",
-    "python -m pytest tests/test_embedding.py tests/test_embedding_inproc.py tests/e2e/test_example_site.py -q": (
-        "these tests run in CI"
-    ),
-    "export COLLAB_DATABASE=postgresql://collab@127.0.0.1/collab": "several processes: tests/test_nginx.py",
-    "export COLLAB_MESSAGE_QUEUE=redis://127.0.0.1:6379/0": "several processes: tests/test_nginx.py",
-    "deploy/run-cluster.sh 3 5001": "several processes behind nginx: tests/test_nginx.py",
-    'nginx -c "$PWD/deploy/nginx.conf"': "several processes behind nginx: tests/test_nginx.py",
+    "python -m pytest tests/integration/test_embedding.py tests/integration/test_embedding_inproc.py "  # one command
+    "tests/e2e/test_example_site.py -q": ("these tests run in CI"),
+    "export COLLAB_DATABASE=postgresql://collab@127.0.0.1/collab": "several processes: tests/integration/test_nginx.py",
+    "export COLLAB_MESSAGE_QUEUE=redis://127.0.0.1:6379/0": "several processes: tests/integration/test_nginx.py",
+    "deploy/run-cluster.sh 3 5001": "several processes behind nginx: tests/integration/test_nginx.py",
+    'nginx -c "$PWD/deploy/nginx.conf"': "several processes behind nginx: tests/integration/test_nginx.py",
 }
 
 

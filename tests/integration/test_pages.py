@@ -20,7 +20,7 @@ from collab import render
 
 from serverproc import ServerProcess
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # tests/<layer>/this file
 SVG = "{http://www.w3.org/2000/svg}"
 
 

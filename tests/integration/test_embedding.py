@@ -11,7 +11,6 @@ The in-process checks (two apps, ``init_app`` twice, ...) are in test_embedding_
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
 import threading
@@ -30,27 +29,11 @@ from itsdangerous.timed import TimestampSigner
 from collab import _sioclient
 from collab.access import ShareLinks
 
-from serverproc import ROOT, ServerProcess
+from serverproc import EXAMPLE, EXAMPLE_SECRET, ROOT, HostSite
 from sioclient import wait_on
 
-EXAMPLE = ROOT / "examples" / "host_site" / "app.py"
-SECRET = "test-embedding-share-secret"
 NS = "/notes"
 TRANSPORTS = ["websocket", "polling"]
-
-
-class HostSite(ServerProcess):
-    """``python examples/host_site/app.py`` on a free port (the example site, gevent)."""
-
-    def command(self) -> list[str]:
-        return [sys.executable, str(EXAMPLE), "--port", str(self.port), "--database", self.database]
-
-    health_path = "/whiteboard/healthz"
-
-    def __init__(self, tmp_path: Path, **kwargs: Any) -> None:
-        super().__init__(tmp_path, **kwargs)
-        self.env.setdefault("PYTHONPATH", os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
-        self.env.setdefault("COLLAB_SECRET_KEY", SECRET)
 
 
 class ThreadingHostSite(HostSite):
@@ -344,7 +327,7 @@ def _old_token(note: str, role: str, age: int) -> str:
     old = TimestampSigner.get_timestamp
     try:
         TimestampSigner.get_timestamp = lambda self: int(time.time()) - age  # type: ignore[method-assign]
-        return ShareLinks(SECRET, None).make(note, role)
+        return ShareLinks(EXAMPLE_SECRET, None).make(note, role)
     finally:
         TimestampSigner.get_timestamp = old  # type: ignore[method-assign]
 
@@ -389,7 +372,7 @@ def test_share_links_open_private_notes_and_forgeries_are_refused(site: HostSite
         "expired": _old_token(private, "edit", age=31 * 24 * 3600),  # COLLAB_SHARE_MAX_AGE: 30 days
         "garbage": "not-a-token",
     }
-    assert ShareLinks(SECRET, None).role(forged["expired"], private) == "edit"  # genuine, only too old
+    assert ShareLinks(EXAMPLE_SECRET, None).role(forged["expired"], private) == "edit"  # genuine, only too old
     for why, token in forged.items():
         assert requests.get(api, params={"share": token}, timeout=10).status_code == 403, why
         assert requests.get(api, headers={"X-Collab-Token": token}, timeout=10).status_code == 403, why

@@ -27,7 +27,7 @@ from collab._patches import engineio as eio_patches
 from collab._patches import socketio as sio_patches
 from collab.errors import ConfigError
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # tests/<layer>/this file
 
 
 def run_python(*parts: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> dict[str, Any]:

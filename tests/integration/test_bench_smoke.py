@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # tests/<layer>/this file
 BENCH = ROOT / "bench"
 REQUIRE_ALL = os.environ.get("COLLAB_REQUIRE_ALL") == "1"
 

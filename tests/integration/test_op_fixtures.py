@@ -1,6 +1,6 @@
 """The shared op fixtures (``tests/fixtures/ops``) against the store and the Python replicas.
 
-The same files drive ``static/js/replica.js`` under Node (``tests/test_replica_js.py``):
+The same files drive ``static/js/replica.js`` under Node (``tests/unit/test_replica_js.py``):
 each step is a client event and the op the server must make of it (or its
 refusal); replaying the ops must give the fixture's final state. The store runs
 the events on real SQLite and PostgreSQL, one op per batch and all in one batch.
@@ -23,7 +23,7 @@ from collab.replica import NoteReplica
 from collab.store import open_store
 from collab.store.base import Store
 
-FIXTURES = sorted((Path(__file__).parent / "fixtures" / "ops").glob("*.json"))
+FIXTURES = sorted((Path(__file__).resolve().parents[1] / "fixtures" / "ops").glob("*.json"))
 LIMITS = ops.Limits()
 
 

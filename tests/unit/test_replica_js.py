@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # tests/<layer>/this file
 JS_TESTS = ROOT / "tests" / "js"
 FIXTURES = ROOT / "tests" / "fixtures" / "ops"
 REQUIRE_ALL = os.environ.get("COLLAB_REQUIRE_ALL") == "1"

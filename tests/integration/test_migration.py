@@ -22,7 +22,7 @@ from collab.store.sql import normalize_url
 from serverproc import ServerProcess
 from sioclient import Peer, stroke
 
-V1 = Path(__file__).parent / "fixtures" / "v1"
+V1 = Path(__file__).resolve().parents[1] / "fixtures" / "v1"
 #: What the v1 fixture holds (see tests/fixtures/v1/README.md).
 ALPHA_LIVE = ["a0", "a2", "a3", "a4", "h1"]
 
