@@ -28,7 +28,9 @@ from typing import IO, Any, NoReturn
 from . import __version__
 
 EXPORT_FORMATS = ("json", "svg", "png")
-IMPORT_FORMATS = ("json", "svg")
+IMPORT_FORMATS = ("json", "svg", "png", "jpg", "jpeg", "webp", "gif")
+#: Import formats that are pictures: placed as one image item.
+PICTURES = ("png", "jpg", "jpeg", "webp", "gif")
 #: Item fields an import keeps (the contract's table; ``file`` needs an upload: images are skipped).
 ITEM_FIELDS = ("id", "tool", "color", "width", "points", "fill", "text", "size")
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -372,6 +374,8 @@ def cmd_import(args: argparse.Namespace) -> int:
         raw = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
     except OSError as exc:
         raise CliError(f"cannot read {args.file}: {exc.strerror}", "check the path") from None
+    if fmt in PICTURES:
+        return _import_picture(args, raw)
     items, images = load_items(raw, fmt, args.file, args.fresh_ids)
     skipped = f", {images} image{'s' if images != 1 else ''} skipped (images are not imported)" if images else ""
     if not items:
@@ -391,6 +395,24 @@ def cmd_import(args: argparse.Namespace) -> int:
             f"(note {args.note!r} now has {len(note.items)} items, seq {note.seq})",
             file=sys.stderr,
         )
+    return 0
+
+
+def _import_picture(args: argparse.Namespace, raw: bytes) -> int:
+    """``collab import NOTE picture.png``: upload the picture and place it at its natural size."""
+    from .errors import CollabError
+
+    with _client(args, args.note) as note:
+        joined_at = note.seq
+        try:
+            item_id = note.add_image(raw, id=f"img-{hashlib.sha256(raw).hexdigest()[:16]}")
+        except CollabError as exc:
+            raise CliError(f"{args.file}: {exc.message}", "give a PNG, JPEG, WebP or GIF image") from None
+        _wait_acked(note, 1, args.timeout, Progress(1, "placing", False), "items")
+        placed = note.item(item_id)
+        new = placed is not None and placed["seq"] > joined_at
+        print(f"imported {int(new)} image, {int(not new)} already there (note {args.note!r}, seq {note.seq})",
+              file=sys.stderr)  # fmt: skip
     return 0
 
 
@@ -700,7 +722,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("import", help="add the items of a JSON export or an SVG file to a note")
     server(sp)
-    sp.add_argument("file", metavar="FILE", help="file.json|svg, or - for stdin (JSON unless --format)")
+    sp.add_argument(
+        "file",
+        metavar="FILE",
+        help="file.json|svg, a picture (png, jpg, webp, gif), or - (stdin, JSON unless --format)",
+    )
     sp.add_argument("--format", choices=IMPORT_FORMATS, help="override the format the file name implies")
     sp.add_argument("--fresh-ids", action="store_true", help="new item ids (import the same file again)")
     live(sp)

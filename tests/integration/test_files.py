@@ -170,3 +170,35 @@ def test_an_image_uploaded_through_one_process_is_served_by_another(tmp_path: Pa
         file = post(a, "shared", data, "image/jpeg").json()["file"]
         got = requests.get(f"{b.url}/api/notes/shared/files/{file}", timeout=5)
         assert got.status_code == 200 and got.content == data
+
+
+def test_the_python_client_uploads_and_places_a_picture_a_second_client_sees(server: ServerProcess, note: str) -> None:
+    from collab.client import NoteClient
+
+    data = picture(size=(64, 32), color=(0, 200, 0))
+    with NoteClient(server.url, note) as a, NoteClient(server.url, note) as b:
+        item_id = a.add_image(data, (10, 10, 138, 74), wait=True)
+        b.wait_until(lambda c: c.item(item_id) is not None, timeout=10)
+        item = b.item(item_id)
+        assert item is not None and item["tool"] == "image" and item["points"] == [[10, 10], [138, 74]]
+        assert requests.get(f"{server.url}/api/notes/{note}/files/{item['file']}", timeout=5).content == data
+        natural = a.add_image(data, wait=True)  # the same bytes: the same file, placed at its natural size
+        assert a.item(natural)["points"] == [[0, 0], [64, 32]] and a.item(natural)["file"] == item["file"]  # type: ignore[index]
+        with pytest.raises(Exception, match="PNG, JPEG"):
+            a.add_image(b"not a picture")
+
+
+def test_collab_import_places_a_picture_once(server: ServerProcess, note: str, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    pic = tmp_path / "photo.jpg"
+    pic.write_bytes(picture("JPEG", size=(30, 20)))
+    cmd = [sys.executable, "-m", "collab", "import", server.url, note, str(pic)]
+    first = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert first.returncode == 0, first.stderr
+    assert "imported 1 image, 0 already there" in first.stderr
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert again.returncode == 0 and "imported 0 image, 1 already there" in again.stderr
+    items = requests.get(f"{server.url}/api/notes/{note}", timeout=5).json()["strokes"]
+    assert [(i["tool"], i["points"]) for i in items] == [("image", [[0, 0], [30, 20]])]
