@@ -510,6 +510,10 @@ $("#history-btn").addEventListener("click", () => {
 // -- start ---------------------------------------------------------------------------------------------
 addEventListener("resize", resize);
 resize();
+matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => {
+  app.renderer.drawn = null; // the paper and grid colours changed: redraw everything
+  app.sceneChanged();
+});
 stage.focus({ preventScroll: true });
 
 let myName = chosenName() || guestName(); // never asks: a friendly name until one is chosen
