@@ -349,3 +349,35 @@ def test_edits_made_offline_arrive_once_in_order(
     same_items(ada, server, note)
     console.errors = [e for e in console.errors if "status of 400" not in e]
     console.assert_clean()
+
+
+def test_an_undo_that_no_longer_applies_is_skipped(server: ServerProcess, opener: Opener, console: Console) -> None:
+    """Ada moves a shape; Bob deletes it; Ada, before she hears of it, undoes her move: the
+    server answers not_found, the step is skipped (nothing else is undone), and her page
+    catches up."""
+    note = fresh_note()
+    ada = opener.page(url_of(server, note), "Ada")
+    bob = opener.page(url_of(server, note), "Bob")
+    ada.keyboard.press("r")
+    drag(ada, (200, 200), (300, 300))
+    ada.keyboard.press("ArrowRight")
+    wait_connected(ada)
+    same_items(bob, server, note)
+    ada.evaluate(
+        """() => {
+            const r = window.collab.sync.replica;
+            const real = r.receive.bind(r);
+            r.receive = (op) => (op.type === 'remove' && !window.heldBack ? (window.heldBack = op, false) : real(op));
+        }"""
+    )
+    bob.keyboard.press("v")
+    bob.mouse.click(201, 250)
+    bob.keyboard.press("Delete")
+    wait_connected(bob)
+    wait_for(ada, "() => !!window.heldBack")
+    seq = state(server, note)["seq"]
+    ada.keyboard.press("Control+z")  # the move's inverse: the item is gone on the server
+    wait_for(ada, "() => /skipped/.test(document.getElementById('toasts').textContent)")
+    wait_for(ada, "() => window.collab.shown().size === 0")  # the gap is filled by a re-join
+    assert state(server, note)["seq"] == seq and state(server, note)["strokes"] == []
+    console.assert_clean()
