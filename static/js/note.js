@@ -281,6 +281,7 @@ function pointerCtx(e) {
 
 stage.addEventListener("pointerdown", (e) => {
   if (!app.sync || app.sync.gone) return;
+  if (e.target.closest(".text-editor")) return; // a click in the text being typed moves its caret
   stage.focus({ preventScroll: true });
   if (app.text.active) {
     app.text.commit(); // a click outside the text commits it

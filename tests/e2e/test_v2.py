@@ -188,6 +188,10 @@ def test_text_and_sticky_notes(server: ServerProcess, opener: Opener, console: C
     ada.keyboard.type("Hello")
     ada.keyboard.press("Enter")
     ada.keyboard.type("world")
+    ada.click("textarea.text-editor")  # a click inside the text does not commit it
+    assert ada.locator("textarea.text-editor").count() == 1
+    assert ada.evaluate("window.collab.shown().size") == 0  # still being typed: nothing sent
+    ada.keyboard.press("Control+End")
     ada.keyboard.press("Escape")  # commits
     ada.keyboard.press("n")
     ada.mouse.click(500, 300)
