@@ -346,7 +346,7 @@ stage.addEventListener("pointerleave", () => {
   }
 });
 stage.addEventListener("dblclick", (e) => {
-  if (!app.sync || app.sync.role !== "edit") return;
+  if (!app.sync || app.sync.role !== "edit" || e.target.closest(".text-editor")) return;
   const p = eventPoint(e);
   const hit = itemAt(app.camera.toWorld(p[0], p[1]));
   if (hit && hit.tool === "text") {
