@@ -281,6 +281,7 @@ function pointerCtx(e) {
 
 stage.addEventListener("pointerdown", (e) => {
   if (!app.sync || app.sync.gone) return;
+  if (e.target.closest(".text-editor")) return; // a click in the text being typed moves its caret
   stage.focus({ preventScroll: true });
   if (app.text.active) {
     app.text.commit(); // a click outside the text commits it
@@ -345,7 +346,7 @@ stage.addEventListener("pointerleave", () => {
   }
 });
 stage.addEventListener("dblclick", (e) => {
-  if (!app.sync || app.sync.role !== "edit") return;
+  if (!app.sync || app.sync.role !== "edit" || e.target.closest(".text-editor")) return;
   const p = eventPoint(e);
   const hit = itemAt(app.camera.toWorld(p[0], p[1]));
   if (hit && hit.tool === "text") {
@@ -510,6 +511,10 @@ $("#history-btn").addEventListener("click", () => {
 // -- start ---------------------------------------------------------------------------------------------
 addEventListener("resize", resize);
 resize();
+matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => {
+  app.renderer.drawn = null; // the paper and grid colours changed: redraw everything
+  app.sceneChanged();
+});
 stage.focus({ preventScroll: true });
 
 let myName = chosenName() || guestName(); // never asks: a friendly name until one is chosen

@@ -437,6 +437,8 @@ export class Sync {
     this.outbox.drop(e);
     if (code === "not_found" && e.kind !== "stroke") {
       this.on.skipped?.(e); // what it acted on is gone (removed by someone else): skipped
+      // Our view still showed it: we missed something. A catch-up join brings us up to date.
+      if (this.joined && !this.replica.hasGap()) this.join(false);
     } else {
       this.on.error?.(`The server refused a ${e.kind}: ${error.message || code}`);
     }

@@ -188,6 +188,10 @@ def test_text_and_sticky_notes(server: ServerProcess, opener: Opener, console: C
     ada.keyboard.type("Hello")
     ada.keyboard.press("Enter")
     ada.keyboard.type("world")
+    ada.click("textarea.text-editor")  # a click inside the text does not commit it
+    assert ada.locator("textarea.text-editor").count() == 1
+    assert ada.evaluate("window.collab.shown().size") == 0  # still being typed: nothing sent
+    ada.keyboard.press("Control+End")
     ada.keyboard.press("Escape")  # commits
     ada.keyboard.press("n")
     ada.mouse.click(500, 300)
@@ -353,4 +357,70 @@ def test_edits_made_offline_arrive_once_in_order(
     same_items(bob, server, note)
     same_items(ada, server, note)
     console.errors = [e for e in console.errors if "status of 400" not in e]
+    console.assert_clean()
+
+
+def test_an_undo_that_no_longer_applies_is_skipped(server: ServerProcess, opener: Opener, console: Console) -> None:
+    """Ada moves a shape; Bob deletes it; Ada, before she hears of it, undoes her move: the
+    server answers not_found, the step is skipped (nothing else is undone), and her page
+    catches up."""
+    note = fresh_note()
+    ada = opener.page(url_of(server, note), "Ada")
+    bob = opener.page(url_of(server, note), "Bob")
+    ada.keyboard.press("r")
+    drag(ada, (200, 200), (300, 300))
+    ada.keyboard.press("ArrowRight")
+    wait_connected(ada)
+    same_items(bob, server, note)
+    ada.evaluate(
+        """() => {
+            const r = window.collab.sync.replica;
+            const real = r.receive.bind(r);
+            r.receive = (op) => (op.type === 'remove' && !window.heldBack ? (window.heldBack = op, false) : real(op));
+        }"""
+    )
+    bob.keyboard.press("v")
+    bob.mouse.click(201, 250)
+    bob.keyboard.press("Delete")
+    wait_connected(bob)
+    wait_for(ada, "() => !!window.heldBack")
+    seq = state(server, note)["seq"]
+    ada.keyboard.press("Control+z")  # the move's inverse: the item is gone on the server
+    wait_for(ada, "() => /skipped/.test(document.getElementById('toasts').textContent)")
+    wait_for(ada, "() => window.collab.shown().size === 0")  # the gap is filled by a re-join
+    assert state(server, note)["seq"] == seq and state(server, note)["strokes"] == []
+    console.assert_clean()
+
+
+def test_work_left_by_a_closed_tab_never_reaches_a_new_note_of_the_same_id(
+    server: ServerProcess, opener: Opener, console: Console
+) -> None:
+    """A tab closed with queued work for a note that was then deleted and re-created: the
+    next page joins with the record's epoch, is told not_found, and offers the work as a
+    new note instead of sending it into the other note."""
+    note = fresh_note()
+    ctx = opener.new_context("Ada")
+    ada = opener.page(url_of(server, note), ctx=ctx)
+    draw(ada, [(200, 200), (400, 200)])
+    wait_connected(ada)
+    epoch = ada.evaluate("window.collab.sync.epoch")
+    ada.close()
+    requests.delete(f"{server.url}/api/notes/{note}", timeout=10).raise_for_status()
+    late = {"id": "late-" + uuid.uuid4().hex[:8], "tool": "rect", "color": "#1971c2", "width": 4, "points": [[50, 60], [90, 100]]}
+    record = {"alive": 0, "epoch": epoch, "entries": [{"kind": "stroke", "sent": False, "stroke": late}]}
+    setup = ctx.new_page()
+    setup.goto(f"{server.url}/healthz")
+    setup.evaluate("([k, v]) => localStorage.setItem(k, v)", [f"collab.outbox.{note}.oldtab", json.dumps(record)])
+    setup.close()
+
+    again = opener.page(url_of(server, note), ctx=ctx, wait=False)
+    again.wait_for_selector("#gone:has-text('This note was deleted')")
+    # The id may be used again by someone else meanwhile; nothing of ours went there.
+    assert requests.get(f"{server.url}/api/notes/{note}", timeout=10).status_code == 404
+    again.click("#gone button:has-text('new note')")
+    again.wait_for_url(lambda u: "/n/" in u and note not in u, timeout=15_000)
+    wait_connected(again)
+    new_id = again.url.rsplit("/", 1)[1]
+    wait_ids(again, [late["id"]])
+    assert [s["id"] for s in state(server, new_id)["strokes"]] == [late["id"]]
     console.assert_clean()
