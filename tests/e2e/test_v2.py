@@ -406,7 +406,13 @@ def test_work_left_by_a_closed_tab_never_reaches_a_new_note_of_the_same_id(
     epoch = ada.evaluate("window.collab.sync.epoch")
     ada.close()
     requests.delete(f"{server.url}/api/notes/{note}", timeout=10).raise_for_status()
-    late = {"id": "late-" + uuid.uuid4().hex[:8], "tool": "rect", "color": "#1971c2", "width": 4, "points": [[50, 60], [90, 100]]}
+    late = {
+        "id": "late-" + uuid.uuid4().hex[:8],
+        "tool": "rect",
+        "color": "#1971c2",
+        "width": 4,
+        "points": [[50, 60], [90, 100]],
+    }
     record = {"alive": 0, "epoch": epoch, "entries": [{"kind": "stroke", "sent": False, "stroke": late}]}
     setup = ctx.new_page()
     setup.goto(f"{server.url}/healthz")
