@@ -65,6 +65,12 @@ export function textBox(it) {
   return [p[0], p[1], p[0] + w, p[1] + LINE_HEIGHT * size * lines.length];
 }
 
+let imageSource = () => null;
+/** Where drawStroke gets the loaded picture of a file id (an Image, or null: a placeholder). */
+export function setImageSource(fn) {
+  imageSource = fn;
+}
+
 const norm = (a, b) => [Math.min(a[0], b[0]), Math.min(a[1], b[1]), Math.max(a[0], b[0]), Math.max(a[1], b[1])];
 
 /** Draw one item in world coordinates. */
@@ -117,6 +123,11 @@ export function drawStroke(ctx, s) {
     if (tool === "ellipse") ctx.ellipse((x0 + x1) / 2, (y0 + y1) / 2, (x1 - x0) / 2, (y1 - y0) / 2, 0, 0, Math.PI * 2);
     else ctx.rect(x0, y0, x1 - x0, y1 - y0);
     if (tool === "image") {
+      const img = s.file ? imageSource(s.file) : null;
+      if (img) {
+        ctx.drawImage(img, x0, y0, x1 - x0, y1 - y0);
+        return;
+      }
       ctx.fillStyle = "#f1f3f5";
       ctx.fill();
       ctx.strokeStyle = "#adb5bd";

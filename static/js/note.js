@@ -6,6 +6,7 @@ import { api, friendlyError, noteApi, readConfig } from "./config.js";
 import { Camera } from "./camera.js";
 import { hits, unionBox } from "./draw.js";
 import { History } from "./history.js";
+import { Images } from "./images.js";
 import { historyView } from "./historyview.js";
 import { Presence, chosenName, guestName, rememberName } from "./presence.js";
 import { Renderer } from "./render.js";
@@ -89,6 +90,7 @@ app.camera = new Camera(() => {
   sendCursorSoon(null, false);
 });
 app.renderer = new Renderer(app, $("#board"), $("#live"));
+app.images = new Images(app, { cfg, note: NOTE, token: SHARE });
 app.selection = new Selection(app);
 app.history = new History(app);
 app.text = new TextEditor(app, $("#editors"));
@@ -438,6 +440,7 @@ document.addEventListener("keydown", (e) => {
     e.preventDefault();
     return app.text.open(sel.single());
   }
+  if (lower === "i" && !e.shiftKey) return edit(() => $("#image-input").click())();
   if (KEYS[lower] && !e.shiftKey) return setTool(KEYS[lower]);
   if (k === "[") return app.toolbar.setWidth(app.toolbar.prefs.widthIndex - 1);
   if (k === "]") return app.toolbar.setWidth(app.toolbar.prefs.widthIndex + 1);
@@ -453,6 +456,49 @@ document.addEventListener("keyup", (e) => {
     spaceDown = false;
     stage.classList.remove("space-pan");
   }
+});
+
+// -- pictures: paste, drop, the image button ------------------------------------------------------
+document.addEventListener("paste", (e) => {
+  if (!app.sync || app.sync.gone || typing(e)) return;
+  const file = Images.fileOf(e.clipboardData);
+  if (!file) return;
+  e.preventDefault();
+  app.images.place(file); // at the centre of the view
+});
+let dragDepth = 0;
+stage.addEventListener("dragenter", (e) => {
+  if (![...(e.dataTransfer?.types || [])].includes("Files")) return;
+  e.preventDefault();
+  dragDepth++;
+  stage.classList.add("drop-target");
+});
+stage.addEventListener("dragover", (e) => {
+  if (![...(e.dataTransfer?.types || [])].includes("Files")) return;
+  e.preventDefault();
+  e.dataTransfer.dropEffect = "copy";
+});
+stage.addEventListener("dragleave", () => {
+  if (--dragDepth <= 0) {
+    dragDepth = 0;
+    stage.classList.remove("drop-target");
+  }
+});
+stage.addEventListener("drop", (e) => {
+  dragDepth = 0;
+  stage.classList.remove("drop-target");
+  const file = Images.fileOf(e.dataTransfer);
+  if (!file) return;
+  e.preventDefault();
+  if (!app.sync || app.sync.gone) return;
+  const p = eventPoint(e);
+  app.images.place(file, app.camera.toWorld(p[0], p[1])); // at the drop point
+});
+$("#image-btn").addEventListener("click", edit(() => $("#image-input").click()));
+$("#image-input").addEventListener("change", (e) => {
+  const file = e.target.files && e.target.files[0];
+  e.target.value = ""; // the same file can be picked again
+  if (file) app.images.place(file);
 });
 
 // -- buttons ---------------------------------------------------------------------------------------
@@ -533,7 +579,10 @@ app.sync = AT !== null ? historyView(app, { cfg, note: NOTE, share: SHARE, at: A
       app.liveChanged();
       updateHistoryButtons();
     },
-    status: onStatus,
+    status(state, waiting) {
+      onStatus(state, waiting);
+      if (state === "connected") app.images.retry(); // pictures kept while the server was unreachable
+    },
     presence: (list) => app.presence.set(list),
     cursor: (c) => app.presence.onCursor(c),
     draft: onDraft,
@@ -577,4 +626,5 @@ window.collab = {
   redo: () => app.history.redo(),
   setTool,
   name: () => myName,
+  images: app.images,
 };

@@ -25,7 +25,7 @@ export class Renderer {
 
   /** An item as drawn: a new object for the same content has the same signature. */
   static sig(it) {
-    return `${it.id}|${it.tool}|${it.color}|${it.width}|${it.fill}|${it.size}|${it.text}`;
+    return `${it.id}|${it.tool}|${it.color}|${it.width}|${it.fill}|${it.size}|${it.text}|${it.file}`;
   }
 
   /** Whether #board can be brought up to date by drawing `list`'s tail only. */

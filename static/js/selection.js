@@ -64,7 +64,18 @@ export class Selection {
   /** The points of the item a resize gesture ends with. */
   resized(g) {
     const pts = g.item.points.map((p) => [...p]);
-    pts[g.index] = [round2(g.to[0]), round2(g.to[1])];
+    let to = g.to;
+    if (g.item.tool === "image" && !g.shift) {
+      // Keep the aspect ratio (as Excalidraw does for pictures; Shift frees it).
+      const a = pts[1 - g.index];
+      const w0 = Math.abs(pts[g.index][0] - a[0]) || 1;
+      const h0 = Math.abs(pts[g.index][1] - a[1]) || 1;
+      const dx = to[0] - a[0];
+      const dy = to[1] - a[1];
+      const k = Math.max(Math.abs(dx) / w0, Math.abs(dy) / h0);
+      to = [a[0] + Math.sign(dx || 1) * w0 * k, a[1] + Math.sign(dy || 1) * h0 * k];
+    }
+    pts[g.index] = [round2(to[0]), round2(to[1])];
     return pts;
   }
 

@@ -1,6 +1,7 @@
 // Select (V): click an item (Shift-click adds or takes away), drag from empty canvas
 // to box-select, drag a selected item to move the selection (drawn moving at once, one
-// `move` op on release), drag a handle to resize one item (one `update` of its points).
+// `move` op on release), drag a handle to resize one item (one `update` of its points; an image keeps its
+// aspect ratio, Shift frees it).
 import { inside, round2 } from "../draw.js";
 
 const HANDLE_PX = 6;
@@ -24,7 +25,7 @@ export const select = {
     const sel = app.selection;
     const h = app.sync.role === "edit" ? handleAt(app, c.p) : null;
     if (h) {
-      app.gesture = { owner: this, kind: "resize", item: h.item, index: h.index, to: c.w };
+      app.gesture = { owner: this, kind: "resize", item: h.item, index: h.index, to: c.w, shift: c.shift };
       return;
     }
     const hit = app.itemAt(c.w);
@@ -50,6 +51,7 @@ export const select = {
       app.sceneChanged();
     } else if (g.kind === "resize") {
       g.to = c.w;
+      g.shift = c.shift; // an image keeps its aspect unless Shift is held
       app.sceneChanged();
     } else {
       g.end = c.w;

@@ -1,0 +1,197 @@
+// Pictures: image items drawn from `{api}/<note>/files/<file>` (one Image per file id,
+// a placeholder box until it has loaded), and placing new ones — paste, drop, the image
+// button (I) — by uploading the bytes (POST, the file's type as Content-Type) and then
+// adding the item. An upload that fails because the server cannot be reached keeps the
+// bytes (a data URL in localStorage, up to KEEP_MAX bytes) with the item, whose id is
+// chosen once; it is uploaded again on reconnect (idempotent: the file id is the hash)
+// and only then the item is queued, so nothing is lost or doubled.
+import { noteApi, randomId } from "./config.js";
+import { round2, setImageSource } from "./draw.js";
+import { toast } from "./ui.js";
+
+export const TYPES = ["image/png", "image/jpeg", "image/webp", "image/gif"];
+export const KEEP_MAX = 2 * 1024 * 1024; // bytes of one picture kept offline (localStorage)
+
+export class Images {
+  constructor(app, { cfg, note, token }) {
+    this.app = app;
+    this.cfg = cfg;
+    this.note = note;
+    this.token = token;
+    this.cache = new Map(); // file id → {img, ok}
+    this.key = `collab.images.${note}`;
+    this.retrying = false;
+    setImageSource((file) => this.get(file));
+    addEventListener("online", () => this.retry());
+    setInterval(() => this.retry(), 5000);
+  }
+
+  url(file) {
+    return `${noteApi(this.cfg, this.note)}/files/${encodeURIComponent(file)}` + (this.token ? `?share=${encodeURIComponent(this.token)}` : "");
+  }
+
+  /** The loaded Image of a file, or null (its load starts; the board is redrawn once it arrives). */
+  get(file, src) {
+    let c = this.cache.get(file);
+    if (!c) {
+      c = { img: new Image(), ok: false, tries: 0 };
+      this.cache.set(file, c);
+      this.load(file, c, src);
+    }
+    return c.ok ? c.img : null;
+  }
+
+  load(file, c, src) {
+    c.img.onload = () => {
+      c.ok = true;
+      this.app.renderer.drawn = null; // the board shows a placeholder for it: redraw it whole
+      this.app.sceneChanged();
+    };
+    c.img.onerror = () => {
+      // Not there yet (an upload still on its way) or unreachable: try again a little later.
+      if (++c.tries < 6) setTimeout(() => this.load(file, c), 2000 * c.tries);
+    };
+    c.img.src = src || this.url(file);
+  }
+
+  /** Whether the picture of `file` has been loaded (tests). */
+  loaded(file) {
+    const c = this.cache.get(file);
+    return !!(c && c.ok);
+  }
+
+  // -- placing ---------------------------------------------------------------------------
+  /** The first image file of a DataTransfer (paste, drop), or null. */
+  static fileOf(dt) {
+    if (!dt) return null;
+    for (const f of dt.files || []) if (f.type.startsWith("image/")) return f;
+    for (const it of dt.items || []) {
+      if (it.kind === "file" && it.type.startsWith("image/")) return it.getAsFile();
+    }
+    return null;
+  }
+
+  /** Upload `file` and place it centred on world point `at` (default: the view's centre). */
+  async place(file, at) {
+    const app = this.app;
+    if (!app.sync || app.sync.role !== "edit") return toast("This note is view-only for you.");
+    if (!TYPES.includes(file.type)) return toast("Not a picture this board can show (PNG, JPEG, WebP or GIF).", "error");
+    const cam = app.camera;
+    let w = 0;
+    let h = 0;
+    try {
+      const bmp = await createImageBitmap(file);
+      w = bmp.width;
+      h = bmp.height;
+      bmp.close();
+    } catch (_) {
+      return toast("This picture cannot be read.", "error");
+    }
+    // Its natural size (a screen pixel per image pixel), scaled down to fit the view.
+    const fit = Math.min(1, (0.8 * cam.W) / w, (0.8 * cam.H) / h);
+    const ww = (w * fit) / cam.z;
+    const hh = (h * fit) / cam.z;
+    const c = at || cam.toWorld(cam.W / 2, cam.H / 2);
+    const item = {
+      id: randomId(16),
+      tool: "image",
+      color: "#000000",
+      points: [
+        [round2(c[0] - ww / 2), round2(c[1] - hh / 2)],
+        [round2(c[0] + ww / 2), round2(c[1] + hh / 2)],
+      ],
+    };
+    const bytes = await file.arrayBuffer();
+    await this.send({ item, type: file.type, bytes });
+  }
+
+  /** Upload, then add the item; kept for later when the server cannot be reached. */
+  async send(job, kept = false) {
+    const status = document.getElementById("upload-status");
+    status.textContent = "Uploading picture…";
+    status.hidden = false;
+    let res;
+    try {
+      const headers = { "Content-Type": job.type, Accept: "application/json" };
+      if (this.token) headers["X-Collab-Token"] = this.token;
+      res = await fetch(`${noteApi(this.cfg, this.note)}/files`, { method: "POST", headers, body: job.bytes });
+    } catch (_) {
+      status.hidden = true;
+      if (!kept) this.keep(job);
+      return false;
+    }
+    status.hidden = true;
+    if (kept) this.forget(job.item.id);
+    if (!res.ok) {
+      let msg = "";
+      try {
+        msg = ((await res.json()).error || {}).message || "";
+      } catch (_) {
+        /* no JSON */
+      }
+      const why = res.status === 413 ? "the picture is too large" : res.status === 415 ? "this is not a picture the server accepts" : msg || `${res.status}`;
+      toast(`Could not add the picture: ${why}.`, "error", 6000);
+      return true;
+    }
+    const up = await res.json();
+    const item = { ...job.item, file: up.file };
+    const c = this.cache.get(up.file);
+    if (!c) this.get(up.file, URL.createObjectURL(new Blob([job.bytes], { type: job.type })));
+    this.app.history.act([{ kind: "stroke", stroke: item }]);
+    this.app.selection.set([item.id]);
+    this.app.setTool("select", true);
+    return true;
+  }
+
+  // -- kept offline ---------------------------------------------------------------------------
+  kept() {
+    try {
+      return JSON.parse(localStorage.getItem(this.key) || "[]");
+    } catch (_) {
+      return [];
+    }
+  }
+
+  keep(job) {
+    if (job.bytes.byteLength > KEEP_MAX) {
+      toast("The server cannot be reached, and this picture is too large to keep until it can: try again later.", "error", 6000);
+      return;
+    }
+    const bin = new Uint8Array(job.bytes);
+    let s = "";
+    for (let i = 0; i < bin.length; i += 0x8000) s += String.fromCharCode(...bin.subarray(i, i + 0x8000));
+    const list = this.kept().filter((k) => k.item.id !== job.item.id);
+    list.push({ item: job.item, type: job.type, data: btoa(s) });
+    try {
+      localStorage.setItem(this.key, JSON.stringify(list));
+      toast("Offline: the picture is kept and will be added once the server can be reached.");
+    } catch (_) {
+      toast("The server cannot be reached, and there is no room to keep this picture: try again later.", "error", 6000);
+    }
+  }
+
+  forget(id) {
+    const list = this.kept().filter((k) => k.item.id !== id);
+    if (list.length) localStorage.setItem(this.key, JSON.stringify(list));
+    else localStorage.removeItem(this.key);
+  }
+
+  /** Upload what was kept, oldest first (on reconnect, `online`, and every 5 s). */
+  async retry() {
+    if (this.retrying || !this.app.sync || this.app.sync.gone || this.app.sync.role !== "edit") return;
+    if (!this.app.sync.socket || !this.app.sync.socket.connected) return;
+    const list = this.kept();
+    if (!list.length) return;
+    this.retrying = true;
+    try {
+      for (const k of list) {
+        const bin = atob(k.data);
+        const bytes = new Uint8Array(bin.length);
+        for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+        if (!(await this.send({ item: k.item, type: k.type, bytes: bytes.buffer }, true))) break;
+      }
+    } finally {
+      this.retrying = false;
+    }
+  }
+}
