@@ -12,6 +12,17 @@ import { toast } from "./ui.js";
 export const TYPES = ["image/png", "image/jpeg", "image/webp", "image/gif"];
 export const KEEP_MAX = 2 * 1024 * 1024; // bytes of one picture kept offline (localStorage)
 
+/** The image type the bytes start with (as the server sniffs it), or null. */
+export function sniff(bytes) {
+  const b = new Uint8Array(bytes, 0, Math.min(12, bytes.byteLength));
+  const starts = (sig) => sig.every((v, i) => b[i] === v);
+  if (starts([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) return "image/png";
+  if (starts([0xff, 0xd8, 0xff])) return "image/jpeg";
+  if (starts([0x47, 0x49, 0x46, 0x38])) return "image/gif";
+  if (starts([0x52, 0x49, 0x46, 0x46]) && b[8] === 0x57 && b[9] === 0x45 && b[10] === 0x42 && b[11] === 0x50) return "image/webp";
+  return null;
+}
+
 export class Images {
   constructor(app, { cfg, note, token }) {
     this.app = app;
@@ -102,7 +113,8 @@ export class Images {
       ],
     };
     const bytes = await file.arrayBuffer();
-    await this.send({ item, type: file.type, bytes });
+    // The type the bytes say (a PNG named .jpg is still a PNG); the server checks they agree.
+    await this.send({ item, type: sniff(bytes) || file.type, bytes });
   }
 
   /** Upload, then add the item; kept for later when the server cannot be reached. */

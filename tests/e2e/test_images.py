@@ -197,3 +197,20 @@ def test_a_picture_pasted_while_the_server_is_down_arrives_once(
         assert bob.evaluate("[...window.collab.shown().values()].map(s => s.id)") == [item["id"]]
         console.errors = [e for e in console.errors if "ERR_" not in e]
         console.assert_clean()
+
+
+def test_a_file_that_is_not_a_picture_the_server_takes_is_refused(
+    server: ServerProcess, opener: Opener, console: Console, tmp_path: Path
+) -> None:
+    """A BMP named .png: the browser can read it, the server answers 415; a toast says so."""
+    note = fresh_note()
+    bmp = tmp_path / "not-really.png"
+    Image.new("RGB", (40, 40), (10, 10, 10)).save(bmp, format="BMP")
+    ada = opener.page(f"{server.url}/n/{note}", "Ada")
+    ada.set_input_files("#image-input", str(bmp))
+    ada.wait_for_selector(".toast-error:has-text('not a picture the server accepts')", timeout=10_000)
+    ada.wait_for_selector("#upload-status", state="hidden")
+    assert images(server, note) == []
+    assert ada.evaluate("window.collab.sync.outbox.entries.length") == 0
+    console.errors = [e for e in console.errors if "status of 415" not in e]
+    console.assert_clean()
