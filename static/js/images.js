@@ -12,6 +12,13 @@ import { toast } from "./ui.js";
 export const TYPES = ["image/png", "image/jpeg", "image/webp", "image/gif"];
 export const KEEP_MAX = 2 * 1024 * 1024; // bytes of one picture kept offline (localStorage)
 
+function fromBase64(data) {
+  const bin = atob(data);
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  return bytes.buffer;
+}
+
 /** The image type the bytes start with (as the server sniffs it), or null. */
 export function sniff(bytes) {
   const b = new Uint8Array(bytes, 0, Math.min(12, bytes.byteLength));
@@ -32,6 +39,8 @@ export class Images {
     this.cache = new Map(); // file id → {img, ok}
     this.key = `collab.images.${note}`;
     this.retrying = false;
+    this.previews = new Map(); // item id → {item, img, ok, url}: kept pictures, drawn faded on #live
+    for (const k of this.kept()) this.preview(k.item, fromBase64(k.data), k.type);
     setImageSource((file) => this.get(file));
     addEventListener("online", () => this.retry());
     setInterval(() => this.retry(), 5000);
@@ -176,13 +185,33 @@ export class Images {
     list.push({ item: job.item, type: job.type, data: btoa(s) });
     try {
       localStorage.setItem(this.key, JSON.stringify(list));
+      this.preview(job.item, job.bytes, job.type);
       toast("Offline: the picture is kept and will be added once the server can be reached.");
     } catch (_) {
       toast("The server cannot be reached, and there is no room to keep this picture: try again later.", "error", 6000);
     }
   }
 
+  /** Show a kept picture (faded, not selectable) where it will go. */
+  preview(item, bytes, type) {
+    if (this.previews.has(item.id)) return;
+    const p = { item, img: new Image(), ok: false, url: URL.createObjectURL(new Blob([bytes], { type })) };
+    p.img.onload = () => {
+      p.ok = true;
+      this.app.liveChanged();
+    };
+    p.img.src = p.url;
+    this.previews.set(item.id, p);
+    this.app.liveChanged();
+  }
+
   forget(id) {
+    const p = this.previews.get(id);
+    if (p) {
+      URL.revokeObjectURL(p.url);
+      this.previews.delete(id);
+      this.app.liveChanged();
+    }
     const list = this.kept().filter((k) => k.item.id !== id);
     if (list.length) localStorage.setItem(this.key, JSON.stringify(list));
     else localStorage.removeItem(this.key);
@@ -197,10 +226,7 @@ export class Images {
     this.retrying = true;
     try {
       for (const k of list) {
-        const bin = atob(k.data);
-        const bytes = new Uint8Array(bin.length);
-        for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-        if (!(await this.send({ item: k.item, type: k.type, bytes: bytes.buffer }, true))) break;
+        if (!(await this.send({ item: k.item, type: k.type, bytes: fromBase64(k.data) }, true))) break;
       }
     } finally {
       this.retrying = false;

@@ -197,6 +197,15 @@ export class Renderer {
     ctx.clearRect(0, 0, this.live.width, this.live.height);
     this.setWorld(ctx);
     for (const d of app.drafts.values()) drawStroke(ctx, d.stroke);
+    // Pictures kept while the server is unreachable: faded, where they will go once uploaded.
+    for (const p of app.images ? app.images.previews.values() : []) {
+      ctx.globalAlpha = 0.6;
+      if (p.ok) {
+        const [[ax, ay], [bx, by]] = p.item.points;
+        ctx.drawImage(p.img, Math.min(ax, bx), Math.min(ay, by), Math.abs(bx - ax), Math.abs(by - ay));
+      } else drawStroke(ctx, p.item);
+      ctx.globalAlpha = 1;
+    }
     const g = app.gesture;
     if (g && g.owner && g.owner.preview) drawStroke(ctx, g.owner.preview(app));
     // The selection: dashed boxes, and corner handles for one resizable item.

@@ -183,11 +183,27 @@ def test_a_picture_pasted_while_the_server_is_down_arrives_once(
         wait_for(
             ada, "() => !!localStorage.getItem(Object.keys(localStorage).find(k => k.startsWith('collab.images.')))"
         )
+        kept = ada.evaluate(
+            "JSON.parse(localStorage.getItem(Object.keys(localStorage).find(k => k.startsWith('collab.images.'))))"
+        )
+        assert [k["item"]["id"] for k in kept] == [kept[0]["item"]["id"]]
+        x, y = screen(ada, *center(kept[0]["item"]))
+        wait_for(  # shown faded on #live where it will go
+            ada,
+            """([x, y]) => {
+                const c = document.getElementById('live');
+                const r = window.devicePixelRatio || 1;
+                const d = c.getContext('2d').getImageData(Math.round(x * r), Math.round(y * r), 1, 1).data;
+                return d[0] > 200 && d[2] > 200 && d[1] < 60 && d[3] > 100;
+            }""",
+            [x, y],
+        )
         shot(ada, artifacts, "images-offline-kept")
 
         srv.restart()
         wait_connected(ada)
         [item] = wait_images(srv, note, 1)
+        assert item["id"] == kept[0]["item"]["id"]  # the id chosen offline
         console.server_down = False
         wait_picture(bob, item, (255, 0, 255))
         wait_connected(ada)
