@@ -83,12 +83,15 @@ export class Images {
   // -- placing ---------------------------------------------------------------------------
   /** The first image file of a DataTransfer (paste, drop), or null. */
   static fileOf(dt) {
-    if (!dt) return null;
-    for (const f of dt.files || []) if (f.type.startsWith("image/")) return f;
-    for (const it of dt.items || []) {
-      if (it.kind === "file" && it.type.startsWith("image/")) return it.getAsFile();
-    }
-    return null;
+    return Images.filesOf(dt)[0] || null;
+  }
+
+  /** Every image file of a DataTransfer. */
+  static filesOf(dt) {
+    if (!dt) return [];
+    const files = [...(dt.files || [])].filter((f) => f.type.startsWith("image/"));
+    if (files.length) return files;
+    return [...(dt.items || [])].filter((it) => it.kind === "file" && it.type.startsWith("image/")).map((it) => it.getAsFile());
   }
 
   /** Upload `file` and place it centred on world point `at` (default: the view's centre). */
@@ -142,6 +145,11 @@ export class Images {
       return false;
     }
     status.hidden = true;
+    if (res.status >= 500 || res.status === 429) {
+      // A proxy while the server restarts, or busy: keep it and try again later.
+      if (!kept) this.keep(job);
+      return false;
+    }
     if (kept) this.forget(job.item.id);
     if (!res.ok) {
       let msg = "";

@@ -484,15 +484,18 @@ stage.addEventListener("dragleave", () => {
     stage.classList.remove("drop-target");
   }
 });
-stage.addEventListener("drop", (e) => {
+stage.addEventListener("drop", async (e) => {
   dragDepth = 0;
   stage.classList.remove("drop-target");
-  const file = Images.fileOf(e.dataTransfer);
-  if (!file) return;
-  e.preventDefault();
+  if (![...(e.dataTransfer?.types || [])].includes("Files")) return;
+  e.preventDefault(); // never let the browser open a dropped file instead of the board
+  const files = Images.filesOf(e.dataTransfer);
+  if (!files.length) return toast("Only pictures (PNG, JPEG, WebP, GIF) can be dropped on the board.", "error");
   if (!app.sync || app.sync.gone) return;
   const p = eventPoint(e);
-  app.images.place(file, app.camera.toWorld(p[0], p[1])); // at the drop point
+  const [x, y] = app.camera.toWorld(p[0], p[1]);
+  const step = 24 / app.camera.z; // several files: each a little below and right of the last
+  for (const [i, file] of files.entries()) await app.images.place(file, [x + i * step, y + i * step]); // at the drop point
 });
 $("#image-btn").addEventListener("click", edit(() => $("#image-input").click()));
 $("#image-input").addEventListener("change", (e) => {

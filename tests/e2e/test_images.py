@@ -125,6 +125,16 @@ def test_paste_and_drop_show_the_picture_in_the_other_page(
     assert center(dropped) == pytest.approx(want, abs=0.02)
     wait_picture(bob, dropped, (0, 0, 255))
     shot(bob, artifacts, "images-bob")
+
+    # The dropped picture is selected: duplicate it (same file), then delete the copy.
+    wait_connected(ada)
+    ada.keyboard.press("Control+d")
+    copy = next(s for s in wait_images(server, note, 3) if s["id"] not in (pasted["id"], dropped["id"]))
+    assert copy["file"] == dropped["file"]
+    assert copy["points"] == [[x + 16, y + 16] for x, y in dropped["points"]]
+    wait_connected(ada)
+    ada.keyboard.press("Delete")
+    assert {s["id"] for s in wait_images(server, note, 2)} == {pasted["id"], dropped["id"]}
     console.assert_clean()
 
 
@@ -159,6 +169,21 @@ def test_image_button_resize_keeps_the_aspect_and_undo_removes_it(
     assert (a1 - a0) / (b1 - b0) == pytest.approx(2, rel=0.01)
     assert b1 - b0 == pytest.approx(200, abs=0.5)
 
+    # Shift frees the aspect ratio.
+    ex, ey = screen(ada, a1, b1)
+    ada.keyboard.down("Shift")
+    ada.mouse.move(ex, ey)
+    ada.mouse.down()
+    ada.mouse.move(ex + 50, ey - 100, steps=5)
+    ada.mouse.up()
+    ada.keyboard.up("Shift")
+    wait_for(ada, "() => window.collab.sync.outbox.entries.length === 0")
+    wait_connected(ada)
+    [free] = images(server, note)
+    (c0, d0), (c1, d1) = free["points"]
+    assert (c1 - c0, d1 - d0) == pytest.approx((a1 - a0 + 50, b1 - b0 - 100), abs=0.5)
+
+    ada.keyboard.press("Control+z")  # the free resize
     ada.keyboard.press("Control+z")  # the resize
     ada.keyboard.press("Control+z")  # the picture
     wait_connected(ada)
