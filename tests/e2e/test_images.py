@@ -255,3 +255,25 @@ def test_a_file_that_is_not_a_picture_the_server_takes_is_refused(
     assert ada.evaluate("window.collab.sync.outbox.entries.length") == 0
     console.errors = [e for e in console.errors if "status of 415" not in e]
     console.assert_clean()
+
+
+def test_a_view_only_visitor_sees_pictures_but_cannot_add_one(
+    server: ServerProcess, opener: Opener, console: Console
+) -> None:
+    note = requests.post(f"{server.url}/api/notes", json={"title": "Pictures"}, timeout=10).json()["id"]
+    link = requests.post(f"{server.url}/api/notes/{note}/share", json={"role": "view"}, timeout=10)
+    assert link.status_code == 201, link.text
+    ada = opener.page(f"{server.url}/n/{note}", "Ada")
+    viewer = opener.page(f"{server.url}/n/{note}?share={link.json()['token']}", "Vic")
+    wait_for(viewer, "() => document.body.classList.contains('read-only')")
+    assert not viewer.is_visible("#image-btn")
+
+    ada.evaluate(GIVE, ["paste", 50, 50, "#00ffff", 0, 0])
+    [item] = wait_images(server, note, 1)
+    wait_picture(viewer, item, (0, 255, 255))
+
+    viewer.evaluate(GIVE, ["paste", 50, 50, "#ff0000", 0, 0])
+    viewer.wait_for_selector(".toast:has-text('view-only')", timeout=10_000)
+    viewer.keyboard.press("i")  # no file picker either: the same toast
+    assert len(images(server, note)) == 1
+    console.assert_clean()
