@@ -80,13 +80,17 @@ class FaultProxy:
             threading.Thread(target=self._pump, args=(client, upstream, pair), daemon=True).start()
             threading.Thread(target=self._pump, args=(upstream, client, pair), daemon=True).start()
 
+    def _drops(self, src: socket.socket, pair: tuple[socket.socket, socket.socket]) -> bool:
+        """Whether bytes read from ``src`` vanish instead of being passed on (frozen: all of them)."""
+        return self._frozen.is_set()
+
     def _pump(self, src: socket.socket, dst: socket.socket, pair: tuple[socket.socket, socket.socket]) -> None:
         try:
             while True:
                 data = src.recv(65536)
                 if not data:
                     break
-                if self._frozen.is_set():
+                if self._drops(src, pair):
                     continue  # a black hole: the bytes vanish, nobody is told
                 dst.sendall(data)
         except OSError:

@@ -50,6 +50,9 @@ class Proxy(FaultProxy):
         self.eat_replies = threading.Event()  # the server's bytes vanish; the client's still arrive
         self.down = threading.Event()  # new connections are reset at once
 
+    def _drops(self, src: socket.socket, pair: tuple[socket.socket, socket.socket]) -> bool:
+        return super()._drops(src, pair) or (self.eat_replies.is_set() and src is pair[1])
+
     def _pump(self, src: socket.socket, dst: socket.socket, pair: tuple[socket.socket, socket.socket]) -> None:
         if self.down.is_set():
             with self._lock:
@@ -57,26 +60,7 @@ class Proxy(FaultProxy):
             for s in pair:
                 s.close()
             return
-        try:
-            while True:
-                data = src.recv(65536)
-                if not data:
-                    break
-                if self._frozen.is_set() or (self.eat_replies.is_set() and src is pair[1]):
-                    continue
-                dst.sendall(data)
-        except OSError:
-            pass
-        with self._lock:
-            alive = pair in self._pairs
-            self._pairs.discard(pair)
-        if alive:
-            for s in pair:
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-                s.close()
+        super()._pump(src, dst, pair)
 
 
 # -- every new call, seen by a second client ---------------------------------------------------------
