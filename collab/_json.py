@@ -8,6 +8,7 @@ standard library instead, so validation, not the parser, answers it.
 
 from __future__ import annotations
 
+import gc
 import json as _std
 from typing import Any
 
@@ -50,8 +51,29 @@ def _may_hold_huge_int(s: str | bytes | bytearray) -> bool:
     return _TWENTY_DIGITS in zeros or _MINUS_NINETEEN_DIGITS in zeros
 
 
+#: Texts at least this long are parsed with the cyclic garbage collector paused (see :func:`loads`).
+BIG_TEXT = 256 * 1024
+
+
 def loads(s: str | bytes | bytearray, **_: Any) -> Any:
-    """Parse JSON text (integers stay integers, however large)."""
+    """Parse JSON text (integers stay integers, however large).
+
+    A big text (a join's state: hundreds of thousands of lists) is parsed with the
+    cyclic garbage collector paused: every container the parser allocates would
+    otherwise count toward the collector's thresholds, which then walks the growing,
+    cycle-free result again and again, most of the parse's time. The pause is
+    process-wide; at worst another thread's collection is delayed by one parse.
+    """
+    if len(s) < BIG_TEXT or not gc.isenabled():
+        return _parse(s)
+    gc.disable()
+    try:
+        return _parse(s)
+    finally:
+        gc.enable()
+
+
+def _parse(s: str | bytes | bytearray) -> Any:
     if _orjson is not None and not _may_hold_huge_int(s):
         try:
             return _orjson.loads(s)

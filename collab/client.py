@@ -1517,7 +1517,8 @@ class NoteClient:
                         self._queue_call(e.op["type"], (e.op,))
                 elif isinstance(e, StateReset):
                     changed = True
-                    self._queue_call("reset", ([dict(s) for s in e.strokes],))
+                    if self._callbacks.get("reset"):  # a copy of every item, only for a listener
+                        self._queue_call("reset", ([dict(s) for s in e.strokes],))
                 elif isinstance(e, OpDone):
                     changed = True
                     if e.key in self._waited:

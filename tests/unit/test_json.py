@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 
 import pytest
@@ -63,3 +64,42 @@ def test_integers_at_the_64_bit_edges_stay_exact(n: int) -> None:
 
 def test_a_lone_surrogate_does_not_break_the_check() -> None:
     assert _json.loads('"\ud800"') == "\ud800"  # the standard library accepts what orjson refuses
+
+
+def _many_lists(items: int) -> str:
+    return json.dumps({"strokes": [{"id": f"s{i}", "points": [[i, 1.5]] * 16} for i in range(items)]})
+
+
+def test_a_big_text_is_parsed_without_a_garbage_collection_and_collection_resumes_after() -> None:
+    text = _many_lists(4000)
+    assert len(text) >= _json.BIG_TEXT
+    runs: list[str] = []
+
+    def watch(phase: str, info: dict[str, int]) -> None:
+        runs.append(phase)
+
+    gc.collect()
+    gc.callbacks.append(watch)
+    try:
+        parsed = _json.loads(text)
+        during = len(runs)  # an int: allocating it cannot start a collection
+        assert gc.isenabled()
+        _json.loads(_many_lists(20))  # a small text: parsed as usual, the collector running as it likes
+    finally:
+        gc.callbacks.remove(watch)
+    assert during == 0, "tens of thousands of lists were allocated with the collector paused"
+    assert parsed == json.loads(text)
+
+
+def test_a_caller_that_paused_the_collector_finds_it_still_paused() -> None:
+    gc.disable()
+    try:
+        _json.loads(_many_lists(4000))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_a_big_text_with_a_huge_integer_keeps_it_exact() -> None:
+    text = _many_lists(4000)[:-1] + ', "n": 123456789012345678901234567890}'
+    assert _json.loads(text)["n"] == 123456789012345678901234567890
