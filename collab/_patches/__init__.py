@@ -253,6 +253,7 @@ def install_fixes(async_mode: str, eio_server: Any, max_decode_packets: int) -> 
         install(werkzeug.END_CONNECTION)
     if async_mode == "gevent" and engineio.gevent_websocket_installed():
         install(engineio.WEBSOCKET_FALLBACK, eio_server)
+    install(engineio.FAST_COMPRESSION, eio_server)
 
 
 def install_speedups(async_mode: str) -> None:

@@ -311,3 +311,46 @@ def test_lowest_requirements_are_the_floors_of_pyproject() -> None:
         floor = re.search(r">=([0-9][^,;\s]*)", spec)
         assert floor, f"{spec}: every dependency has a tested floor"
         assert lowest.get(name) == floor.group(1), f"{name}: requirements-lowest.txt {lowest.get(name)}, floor {spec}"
+
+
+def _eio_server(async_mode: str) -> Any:
+    import engineio
+
+    server = engineio.Server(async_mode=async_mode)
+    eio_patches._fast_compression(server)
+    return server
+
+
+@pytest.mark.parametrize("async_mode", ["gevent", "threading"])
+def test_poll_responses_are_compressed_fast_into_what_clients_decode(async_mode: str) -> None:
+    import gzip
+    import zlib
+
+    server = _eio_server(async_mode)
+    for size in (2_000, eio_patches.OFF_LOOP_BYTES * 4):
+        body = json.dumps([{"id": i, "points": [[i, i / 7]] * 8} for i in range(size // 60)]).encode()
+        assert gzip.decompress(server._gzip(body)) == body
+        assert zlib.decompress(server._deflate(body)) == body
+        assert len(server._gzip(body)) < len(body) / 2
+
+
+def test_a_large_poll_response_is_compressed_while_other_greenlets_run() -> None:
+    import gevent
+
+    server = _eio_server("gevent")
+    body = json.dumps([[i, i / 3, "stroke"] for i in range(400_000)]).encode()
+    assert len(body) >= eio_patches.OFF_LOOP_BYTES
+    events: list[str] = []
+
+    def neighbour() -> None:
+        while "compressed" not in events:
+            events.append("tick")
+            gevent.sleep(0)
+
+    ticker = gevent.spawn(neighbour)
+    gevent.sleep(0)  # the neighbour runs once, then waits for its turn
+    events.clear()
+    server._gzip(body)
+    events.append("compressed")
+    ticker.join(timeout=10)
+    assert "tick" in events[: events.index("compressed")], "the loop was held for the whole compression"
