@@ -60,15 +60,21 @@ def loads(s: str | bytes | bytearray, **_: Any) -> Any:
 
     A big text (a join's state: hundreds of thousands of lists) is parsed with the
     cyclic garbage collector paused: every container the parser allocates would
-    otherwise count toward the collector's thresholds, which then walks the growing,
-    cycle-free result again and again, most of the parse's time. The pause is
-    process-wide; at worst another thread's collection is delayed by one parse.
+    otherwise count toward the collector's thresholds, and the collector would walk
+    the growing, cycle-free result again and again, most of the parse's time. The
+    result is then put straight into the oldest generation (``gc.freeze()`` then
+    ``gc.unfreeze()``, which moves without walking), so the young collections that
+    follow do not walk it either. Both are process-wide and only delay collection:
+    at worst another thread's young garbage waits for the next full collection.
     """
     if len(s) < BIG_TEXT or not gc.isenabled():
         return _parse(s)
     gc.disable()
     try:
-        return _parse(s)
+        parsed = _parse(s)
+        gc.freeze()
+        gc.unfreeze()
+        return parsed
     finally:
         gc.enable()
 

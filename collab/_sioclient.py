@@ -114,6 +114,9 @@ class Client(socketio.Client):  # type: ignore[misc]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("serializer", _Packet)
+        # websocket-client checks a fragmented text message's UTF-8 byte by byte in Python
+        # (without wsaccel); the message is decoded as UTF-8 right after, which checks it again in C
+        kwargs["websocket_extra_options"] = {"skip_utf8_validation": True, **kwargs.get("websocket_extra_options", {})}
         super().__init__(*args, **kwargs)
 
     def _engineio_client_class(self) -> type[engineio.Client]:

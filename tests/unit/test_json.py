@@ -91,6 +91,19 @@ def test_a_big_text_is_parsed_without_a_garbage_collection_and_collection_resume
     assert parsed == json.loads(text)
 
 
+def test_a_big_texts_result_goes_straight_to_the_oldest_generation() -> None:
+    thresholds = gc.get_threshold()
+    gc.set_threshold(10**9)  # no collection moves anything while we look
+    try:
+        parsed = _json.loads(_many_lists(4000))
+        young = {id(o) for o in gc.get_objects(generation=0)} | {id(o) for o in gc.get_objects(generation=1)}
+        old = {id(o) for o in gc.get_objects(generation=2)}
+    finally:
+        gc.set_threshold(*thresholds)
+    for container in (parsed, parsed["strokes"], parsed["strokes"][-1]["points"]):
+        assert id(container) not in young and id(container) in old
+
+
 def test_a_caller_that_paused_the_collector_finds_it_still_paused() -> None:
     gc.disable()
     try:
