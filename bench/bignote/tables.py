@@ -21,20 +21,25 @@ _f = report.fmt
 
 
 def joins(rows: list[dict[str, Any]]) -> list[str]:
-    """Join times by note size and transport."""
+    """Join times by note size, client and transport."""
     by = {(r["size"], r["transport"]): r for r in rows}
     sizes = sorted({r["size"] for r in rows})
+    columns = [("websocket", "Python WebSocket"), ("polling", "Python long-polling"),
+               ("node-websocket", "Node socket.io-client WebSocket"),
+               ("raw", "raw WebSocket, ack not decoded")]  # fmt: skip
     out = [
-        "| strokes (32 points each) | join ack MB | WebSocket p50 / max ms | long-polling p50 / max ms "
-        "| raw WebSocket, ack not decoded, p50 / max ms | joins each | failures |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| strokes (32 points each) | join ack MB | "
+        + " | ".join(f"{label} p50 / max ms" for _, label in columns)
+        + " | joins each | failures |",
+        "| ---: | ---: | " + " | ".join("---:" for _ in columns) + " | ---: | ---: |",
     ]
     for size in sizes:
-        ws, lp, raw = by.get((size, "websocket"), {}), by.get((size, "polling"), {}), by.get((size, "raw"), {})
-        fails = sum(r.get("failures", 0) for r in (ws, lp, raw))
+        cells = [by.get((size, key), {}) for key, _ in columns]
+        fails = sum(r.get("failures", 0) for r in cells)
         out.append(
-            f"| {size:,} | {(ws.get('ack_bytes') or 0) / MB:.1f} | {_ms(ws.get('seconds', []))} | "
-            f"{_ms(lp.get('seconds', []))} | {_ms(raw.get('seconds', []))} | {len(ws.get('seconds', []))} | {fails} |"
+            f"| {size:,} | {(cells[0].get('ack_bytes') or 0) / MB:.1f} | "
+            + " | ".join(_ms(r.get("seconds", [])) for r in cells)
+            + f" | {len(cells[0].get('seconds', []))} | {fails} |"
         )
     errors = [f"{r['size']} {r['transport']}: {r['error']}" for r in rows if r.get("error")]
     return [*out, "", *(f"- failed: {e}" for e in errors), *([""] if errors else [])]

@@ -243,7 +243,7 @@ def test_bench_bignote_smoke(tmp_path: Path) -> None:
         assert heading in done.stdout, done.stdout
     doc = json.loads(out.read_text())
     assert {(r["size"], r["transport"]) for r in doc["joins"]} == {
-        (n, t) for n in (100, 300) for t in ("websocket", "polling", "raw")
+        (n, t) for n in (100, 300) for t in ("websocket", "polling", "node-websocket", "raw")
     }
     assert all(r["failures"] == 0 and r["seconds"] for r in doc["joins"])
     assert [r["with_joiner"] for r in doc["fanout"]] == [False, True]
