@@ -51,6 +51,7 @@ import random
 import secrets
 import threading
 import time
+import urllib.parse
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -352,6 +353,19 @@ class _History:
         self._requests.clear()
         self._groups.clear()
         self._keys.clear()
+
+
+def with_note(url: str, note: str) -> str:
+    """``url`` with ``note=<note>`` added to its query: the routing hint a note-affine proxy reads.
+
+    Engine.IO keeps a connection URL's query on every request (long-polling and the
+    WebSocket upgrade alike), so deploy/nginx.conf's ``hash`` on it sends all of a
+    note's members to one process. The server ignores the parameter.
+    """
+    parts = urllib.parse.urlsplit(url)
+    query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+    query = [(k, v) for k, v in query if k != "note"] + [("note", note)]
+    return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
 
 
 class NoteClient:
@@ -1307,7 +1321,7 @@ class NoteClient:
         def attempt() -> None:
             try:
                 sio.connect(
-                    url,
+                    with_note(url, self.note_id),
                     headers=dict(self.headers),
                     auth=dict(self.auth) or None,
                     transports=self.transports,

@@ -64,6 +64,9 @@ export class Sync {
     const opts = {
       path: cfg.socketioPath,
       auth: { ...auth },
+      // a routing hint on every request of the connection (the server ignores it): a proxy that
+      // routes by note (deploy/nginx.conf) puts everyone on this note on one process
+      query: { note },
       reconnectionDelay: 500,
       reconnectionDelayMax: 2000,
       timeout: 8000,

@@ -22,7 +22,12 @@ from serverproc import ROOT, ServerProcess, free_port
 def _nginx_config(tmp: Path, port: int, backends: list[int]) -> Path:
     text = (ROOT / "deploy" / "nginx.conf").read_text()
     servers = "".join(f"        server 127.0.0.1:{p};\n" for p in backends)
-    text = re.sub(r"(upstream collab \{\n        ip_hash;\n)(?:        server [^\n]+\n)+", r"\g<1>" + servers, text)
+    text, found = re.subn(
+        r"(upstream collab \{\n        hash \$collab_affinity consistent;\n)(?:        server [^\n]+\n)+",
+        r"\g<1>" + servers,
+        text,
+    )
+    assert found == 1, "deploy/nginx.conf's upstream block is not the one this test rewrites"
     text = text.replace("listen 8080;", f"listen 127.0.0.1:{port};")
     text = text.replace("pid /tmp/collab-nginx.pid;", f"pid {tmp / 'nginx.pid'};")
     text = text.replace("\nhttp {", f"\nhttp {{\n    access_log off;\n    client_body_temp_path {tmp};", 1)
@@ -77,7 +82,7 @@ def test_through_nginx_both_transports_and_failover(balanced: tuple[str, list[Se
         first += [poll.draw([(1, 1), (6, 6)], color="#e03131", width=3) for _ in range(5)]
         poll.wait_until(lambda c: c.seq == 10, timeout=20)
         ws.wait_until(lambda c: c.seq == 10, timeout=20)
-        # ip_hash sent both (same client IP) to one process: find it and kill it
+        # both are on one note, so the note-affine hash sent them to one process: find it and kill it
         holder = next(p for p in procs if "connect sid=" in p.log())
         holder.kill()
         later = [ws.draw([(2, 2), (7, 7)], color="#1971c2", width=3, wait=False) for _ in range(5)]
@@ -93,3 +98,31 @@ def test_through_nginx_both_transports_and_failover(balanced: tuple[str, list[Se
     finally:
         ws.close(flush=False)
         poll.close(flush=False)
+
+
+def _connections(proc: ServerProcess) -> int:
+    text = requests.get(f"http://127.0.0.1:{proc.port}/metrics", timeout=5).text
+    return int(float(re.search(r"^collab_connections (\S+)$", text, re.M).group(1)))  # type: ignore[union-attr]
+
+
+def test_every_member_of_a_note_reaches_one_process_and_notes_spread_over_both(
+    balanced: tuple[str, list[ServerProcess]],
+) -> None:
+    url, procs = balanced
+    homes: dict[str, int] = {}
+    clients: list[NoteClient] = []
+    try:
+        for i in range(12):
+            note = f"affine-{i}-{uuid.uuid4().hex[:6]}"
+            before = [_connections(p) for p in procs]
+            pair = [NoteClient(url, note, name=t, transports=[t]) for t in ("websocket", "polling")]
+            clients += pair
+            pair[0].draw([(0, 0), (4, 4)])
+            pair[1].wait_until(lambda c: c.seq == 1, timeout=20)
+            grown = [_connections(p) - b for p, b in zip(procs, before, strict=True)]
+            assert sorted(grown) == [0, 2], f"{note}: connections per process grew by {grown}"
+            homes[note] = grown.index(2)
+        assert set(homes.values()) == {0, 1}, "twelve notes all hashed to one process"
+    finally:
+        for c in clients:
+            c.close(flush=False)
