@@ -113,6 +113,8 @@ const DEFAULTS = {
   connectConcurrency: 100,
   connectTimeout: 30,
   prefix: '',
+  deal: 'client', // several --url: 'client' deals clients round-robin (a room spans processes);
+  //                 'room' puts each room's clients on one process, as note-affine routing does
   fullParse: 0, // 1: decode every packet with the stock parser (see LeanDecoder)
   parser: 'json', // json | msgpack (socket.io-msgpack-parser; the server must use it too)
   keepAlive: 1, // long-polling: reuse HTTP connections (as a browser's XHR does); 0: a new one per request
@@ -198,11 +200,13 @@ class Client {
   connect() {
     const o = this.gen.opts;
     return new Promise((resolve) => {
-      // --url may list several servers (comma-separated): clients are dealt round-robin,
-      // so the members of one room sit on different processes (the scale-out benchmark)
+      // --url may list several servers (comma-separated): clients are dealt round-robin, so
+      // the members of one room sit on different processes, or by room (--deal room)
       const urls = o.url.split(',');
-      const sock = io(urls[this.index % urls.length] + o.namespace, {
+      const slot = o.deal === 'room' ? this.room : this.index;
+      const sock = io(urls[slot % urls.length] + o.namespace, {
         transports: o.transports.split(','),
+        query: { note: this.note }, // what a note-affine proxy routes on (deploy/nginx.conf)
         forceNew: true, // one engine.io connection per client (no multiplexing)
         reconnection: false,
         parser: o.parser === 'msgpack' ? require('socket.io-msgpack-parser') : o.fullParse ? stockParser : leanParser,

@@ -2,11 +2,21 @@
 
     python -m bench.scale                       # S1's shape at 5 strokes/s, 1/2/3 processes
     python -m bench.scale --mode ramp           # S3's shape: rising rate until p99 > 200 ms or a loss
-    python -m bench.scale --processes 1,2 --transports polling
+    python -m bench.scale --processes 1,2 --transports polling --routing spread
 
-Each room's clients are dealt round-robin over the processes, so every broadcast
-crosses Redis to reach most of its receivers. Every op is stored in one
-PostgreSQL database shared by the processes (a fresh database per run). Loopback only.
+First, the baseline: one process on the embedded default (SQLite, no message queue)
+under the same load, so that every other row has its ratio to it in the same run.
+Then for each process count, each routing:
+
+- ``spread``: each room's clients are dealt round-robin over the processes, so
+  every broadcast crosses Redis to reach most of its receivers (what ``ip_hash``
+  gives for people behind different addresses);
+- ``note``: each room's clients all reach one process, as deploy/nginx.conf's
+  note-affine routing (``hash`` on the connection's ``note``) gives; Redis then
+  carries only what must cross.
+
+Every op is stored in one PostgreSQL database shared by the processes (a fresh
+database per run). Loopback only.
 """
 
 from __future__ import annotations
@@ -61,7 +71,7 @@ def _fresh_database() -> tuple[str, Any]:
     return admin_url.set(database=name).render_as_string(hide_password=False), drop
 
 
-def _start(n: int, database: str, workdir: Path) -> list[tuple[subprocess.Popen[bytes], str]]:
+def _start(n: int, database: str, workdir: Path, queue: bool = True) -> list[tuple[subprocess.Popen[bytes], str]]:
     channel = "collab-scale-" + uuid.uuid4().hex[:8]
     env = {
         **os.environ,
@@ -72,10 +82,10 @@ def _start(n: int, database: str, workdir: Path) -> list[tuple[subprocess.Popen[
     procs = []
     for i in range(n):
         port = free_port()
-        log = open(workdir / f"scale-{n}-{i}.log", "wb")  # noqa: SIM115 - lives as long as the server
+        log = open(workdir / f"scale-{n}-{i}-{uuid.uuid4().hex[:4]}.log", "wb")  # noqa: SIM115 - lives as long as the server
         cmd = [
             sys.executable, str(ROOT / "app.py"), "--port", str(port), "--database", database,
-            "--message-queue", REDIS, "--log-level", "warning",
+            *(("--message-queue", REDIS) if queue else ()), "--log-level", "warning",
         ]  # fmt: skip
         procs.append(
             (
@@ -99,10 +109,16 @@ def _start(n: int, database: str, workdir: Path) -> list[tuple[subprocess.Popen[
     return procs
 
 
-def run(n: int, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
-    """One measurement with ``n`` processes."""
-    database, drop = _fresh_database()
-    procs = _start(n, database, workdir)
+def run(
+    n: int, args: argparse.Namespace, workdir: Path, store: str = "postgresql", routing: str = "spread"
+) -> dict[str, Any]:
+    """One measurement with ``n`` processes on ``store`` (``sqlite``: one process, no queue)."""
+    if store == "sqlite":
+        database, drop = f"sqlite:///{workdir / ('scale-' + uuid.uuid4().hex[:8] + '.db')}", lambda: None
+        procs = _start(n, database, workdir, queue=False)
+    else:
+        database, drop = _fresh_database()
+        procs = _start(n, database, workdir)
     try:
         time.sleep(1)
         cpu0 = [cpu_seconds(p.pid) for p, _ in procs]
@@ -117,6 +133,7 @@ def run(n: int, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             "duration": args.duration,
             "warmup": 2,
             "transports": args.transports,
+            "deal": "room" if routing == "note" else "client",
         }
         cmd = ["node", str(LOADGEN), "--json", json.dumps(opts)]
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
@@ -126,7 +143,7 @@ def run(n: int, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         result = json.loads(out.stdout)["result"]
         cpu = [100 * (cpu_seconds(p.pid) - c) / elapsed for (p, _), c in zip(procs, cpu0, strict=True)]
         rss = [status_kb(p.pid) / 1024 for p, _ in procs]
-        return {"processes": n, "result": result, "cpu": cpu, "rss": rss}
+        return {"processes": n, "store": store, "routing": routing, "result": result, "cpu": cpu, "rss": rss}
     finally:
         for p, _ in procs:
             p.terminate()
@@ -139,19 +156,29 @@ def run(n: int, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    """The markdown table of a series of runs."""
+    """The markdown table of a series of runs, each with its ratios to the first (the baseline)."""
     lines = [
-        "| processes | deliveries/s | p50 ms | p99 ms | max ms | losses | acks | server CPU % (each) | RSS MB (each) |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
+        "| processes | store | routing | deliveries/s | p50 ms | p99 ms | max ms | losses | acks "
+        "| server CPU % (each) | RSS MB (each) | p99 / baseline | CPU / baseline |",
+        "| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: | ---: |",
     ]
+    base = rows[0] if rows else None
     for r in rows:
         res = r["result"]
         lat = res.get("latency_ms", {})
+        ratios = "| - | -"
+        if base is not None and r is not base:
+            b_lat, b_cpu = base["result"].get("latency_ms", {}).get("p99") or 0, sum(base["cpu"])
+            p99 = f"{lat.get('p99', 0) / b_lat:.2f}x" if b_lat else "-"
+            cpu = f"{sum(r['cpu']) / b_cpu:.2f}x" if b_cpu else "-"
+            ratios = f"| {p99} | {cpu}"
+        routing = r.get("routing", "spread") if r["processes"] > 1 else "-"
         lines.append(
-            f"| {r['processes']} | {res.get('deliveries_per_s', 0):,.0f} | {lat.get('p50', 0):.1f} "
+            f"| {r['processes']} | {r.get('store', 'postgresql')} | {routing} "
+            f"| {res.get('deliveries_per_s', 0):,.0f} | {lat.get('p50', 0):.1f} "
             f"| {lat.get('p99', 0):.1f} | {lat.get('max', 0):.1f} | {res.get('losses', 0):,} | {res.get('acks', 0):,} "
             f"| {sum(r['cpu']):.0f} ({', '.join(f'{c:.0f}' for c in r['cpu'])}) "
-            f"| {', '.join(f'{m:.0f}' for m in r['rss'])} |"
+            f"| {', '.join(f'{m:.0f}' for m in r['rss'])} {ratios} |"
         )
     return "\n".join(lines)
 
@@ -165,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rate", type=float, default=5, help="strokes per second per client (run mode)")
     p.add_argument("--duration", type=float, default=10, help="seconds per measurement (per step in ramp mode)")
     p.add_argument("--transports", default="websocket", help="websocket or polling")
+    p.add_argument("--routing", default="spread,note", help="spread, note or both, for 2 processes or more")
+    p.add_argument("--no-baseline", action="store_true", help="leave out the SQLite single-process baseline")
     args = p.parse_args(argv)
     for name, port in (("PostgreSQL", 5432), ("Redis", 6379)):
         if not _answers(port):
@@ -172,15 +201,25 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     workdir = Path(os.environ.get("TMPDIR", "/tmp")) / f"collab-scale-{uuid.uuid4().hex[:6]}"
     workdir.mkdir(parents=True)
-    rows = []
+    plan = [] if args.no_baseline else [(1, "sqlite", "spread")]
     for n in (int(x) for x in args.processes.split(",")):
-        rows.append(run(n, args, workdir))
-        print(f"bench.scale: {n} process(es) done", file=sys.stderr, flush=True)
+        routings = [r.strip() for r in args.routing.split(",") if r.strip()] if n > 1 else ["spread"]
+        plan += [(n, "postgresql", routing) for routing in routings]
+    rows = []
+    for n, store, routing in plan:
+        rows.append(run(n, args, workdir, store=store, routing=routing))
+        print(f"bench.scale: {n} process(es), {store}, {routing}: done", file=sys.stderr, flush=True)
     print(f"- command: `python -m bench.scale {' '.join(argv if argv is not None else sys.argv[1:])}`")
     print(f"- date: {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}; {os.cpu_count()} cores; logs in {workdir}")
-    print(f"- load: {args.rooms} rooms x {args.clients} clients, {args.mode} mode, {args.transports}\n")
+    print(f"- load: {args.rooms} rooms x {args.clients} clients, {args.mode} mode, {args.transports}")
+    print("- baseline (first row): one process, SQLite, no message queue; ratios are to it, in this run\n")
     print(table(rows))
-    return 0
+    bad = [
+        r for r in rows if r["result"].get("losses") or r["result"].get("acks_missing") or r["result"].get("ack_errors")
+    ]
+    for r in bad:
+        print(f"bench.scale: losses or missing acks with {r['processes']} process(es), {r['routing']}", file=sys.stderr)
+    return 1 if bad else 0
 
 
 if __name__ == "__main__":

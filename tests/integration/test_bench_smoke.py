@@ -259,3 +259,21 @@ def test_bench_bignote_fails_loudly_on_a_bad_option() -> None:
     """``--big`` must name one of the filled notes."""
     done = _bench("bignote", "--smoke", "--big", "7", ok=False)
     assert done.returncode == 2 and "--big 7 must be one of" in done.stderr
+
+
+def test_bench_scale_smoke_compares_routings_with_the_sqlite_baseline(pg_url: str, redis_url: str) -> None:
+    """``python -m bench.scale`` runs the baseline, then 2 processes with each routing, losing nothing.
+
+    (``pg_url`` and ``redis_url`` only make sure the services answer: bench.scale makes its own database.)
+    """
+    _need_node_modules()
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.scale", "--processes", "2", "--rooms", "2", "--clients", "3",
+         "--duration", "2"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, f"bench.scale failed ({done.returncode}):\n{done.stdout}\n{done.stderr[-4000:]}"
+    rows = [line.split("|")[1:4] for line in done.stdout.splitlines() if line.startswith("| ") and "---" not in line]
+    assert [[c.strip() for c in r] for r in rows[1:]] == [
+        ["1", "sqlite", "-"], ["2", "postgresql", "spread"], ["2", "postgresql", "note"]
+    ], done.stdout  # fmt: skip
