@@ -4,6 +4,7 @@
 // toolbar.js (tools and style) and sync.js (the server).
 import { api, friendlyError, noteApi, readConfig } from "./config.js";
 import { Camera } from "./camera.js";
+import { Clipboard } from "./clipboard.js";
 import { hits, unionBox } from "./draw.js";
 import { History } from "./history.js";
 import { Images } from "./images.js";
@@ -42,6 +43,7 @@ const app = {
   shown: new Map(), // id → item, what the scene draws
   gesture: null,
   editingId: null,
+  pointerAt: null, // screen point of the mouse or pen while it is over the canvas (where a paste goes)
   eraserAt: null,
   drafts: new Map(), // peer → {stroke, t, id}
   committedIds: new Set(), // recent item ids: a late draft of these is ignored
@@ -91,6 +93,7 @@ app.camera = new Camera(() => {
 });
 app.renderer = new Renderer(app, $("#board"), $("#live"));
 app.images = new Images(app, { cfg, note: NOTE, token: SHARE });
+app.clipboard = new Clipboard(app, { cfg, note: NOTE, token: SHARE });
 app.selection = new Selection(app);
 app.history = new History(app);
 app.text = new TextEditor(app, $("#editors"));
@@ -311,6 +314,7 @@ stage.addEventListener("pointerdown", (e) => {
 stage.addEventListener("pointermove", (e) => {
   if (!app.sync || app.sync.gone) return;
   const c = pointerCtx(e);
+  if (e.pointerType !== "touch") app.pointerAt = c.p;
   if (e.pointerType === "touch" && touches.has(e.pointerId)) {
     touches.set(e.pointerId, c.p);
     if (pinch && touches.size >= 2) return movePinch();
@@ -341,7 +345,8 @@ function endPointer(e) {
 }
 stage.addEventListener("pointerup", endPointer);
 stage.addEventListener("pointercancel", endPointer);
-stage.addEventListener("pointerleave", () => {
+stage.addEventListener("pointerleave", (e) => {
+  if (e.pointerType !== "touch") app.pointerAt = null;
   if (app.eraserAt && !app.gesture) {
     app.eraserAt = null;
     app.liveChanged();
@@ -458,14 +463,24 @@ document.addEventListener("keyup", (e) => {
   }
 });
 
-// -- pictures: paste, drop, the image button ------------------------------------------------------
+// -- clipboard: copy, cut, paste (items, text, pictures; clipboard.js) -------------------------------
+/** Text selected in the page (a toast, the people list): the browser's own copy is wanted. */
+function textSelected() {
+  const s = document.getSelection();
+  return !!s && !s.isCollapsed && s.toString() !== "";
+}
+for (const kind of ["copy", "cut"]) {
+  document.addEventListener(kind, (e) => {
+    if (!app.sync || app.sync.gone || typing(e) || textSelected()) return;
+    app.clipboard.copy(e, kind === "cut");
+  });
+}
 document.addEventListener("paste", (e) => {
   if (!app.sync || app.sync.gone || typing(e)) return;
-  const file = Images.fileOf(e.clipboardData);
-  if (!file) return;
-  e.preventDefault();
-  app.images.place(file); // at the centre of the view
+  app.clipboard.paste(e);
 });
+
+// -- pictures: drop, the image button ---------------------------------------------------------------
 let dragDepth = 0;
 stage.addEventListener("dragenter", (e) => {
   if (![...(e.dataTransfer?.types || [])].includes("Files")) return;
