@@ -61,7 +61,8 @@ const app = {
     sticky: textTool(true),
     laser,
   },
-  items: () => app.shown,
+  // What the items are now; while the selection is being scaled, with the scaled ones.
+  items: () => (app.gesture && app.gesture.kind === "scale" && app.gesture.view) || app.shown,
   schedule: () => app.renderer.schedule(),
   sceneChanged() {
     app.renderer.sceneDirty = true;
@@ -92,6 +93,15 @@ app.camera = new Camera(() => {
   sendCursorSoon(null, false);
 });
 app.renderer = new Renderer(app, $("#board"), $("#live"));
+{
+  // The selection's box and its corner handles (several items) go over #live after the
+  // renderer's own pass, which draws one item's point handles.
+  const renderLive = app.renderer.renderLive.bind(app.renderer);
+  app.renderer.renderLive = () => {
+    renderLive();
+    app.selection.drawFrame(app.renderer);
+  };
+}
 app.images = new Images(app, { cfg, note: NOTE, token: SHARE });
 app.clipboard = new Clipboard(app, { cfg, note: NOTE, token: SHARE });
 app.selection = new Selection(app);
