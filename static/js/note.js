@@ -124,9 +124,9 @@ function eventPoint(e) {
   return [e.clientX - r.left, e.clientY - r.top];
 }
 
-/** The topmost item under world point w (a few screen pixels of slack). */
-function itemAt(w) {
-  const r = 4 / app.camera.z;
+/** The topmost item under world point w (`px` screen pixels of slack: more for a finger). */
+function itemAt(w, px = 4) {
+  const r = px / app.camera.z;
   const list = [...app.shown.values()];
   for (let i = list.length - 1; i >= 0; i--) if (hits(list[i], w[0], w[1], r)) return list[i];
   return null;
@@ -263,7 +263,11 @@ let activePointer = null;
 let pinch = null;
 
 function startPinch() {
-  if (app.gesture && app.gesture.owner !== hand) app.gesture = null; // a second finger: pan or zoom
+  if (app.gesture && app.gesture.owner !== hand) {
+    app.gesture = null; // a second finger: pan or zoom, and a move or resize begun by the first is dropped
+    app.selection.offset = null;
+    app.sceneChanged();
+  }
   app.liveChanged();
   const [a, b] = [...touches.values()];
   const cam = app.camera;

@@ -1,6 +1,7 @@
 """More of the select tool, in Chromium against the real server: the corner handles of a
 selection's box scale every selected item (seen by the other page, undone in one step;
-Shift keeps the aspect ratio, a picture keeps its own)."""
+Shift keeps the aspect ratio, a picture keeps its own), and on a touch screen one finger
+taps to select and drags to move while two fingers pan."""
 
 from __future__ import annotations
 
@@ -203,4 +204,75 @@ def test_a_picture_in_a_scaled_selection_keeps_its_aspect_ratio(
     ada.keyboard.press("Control+z")
     wait_connected(ada)
     assert by_tool(server, note) == before
+    console.assert_clean()
+
+
+def touch(cdp: Any, kind: str, points: list[tuple[float, float]]) -> None:
+    """A touch event through the DevTools protocol: Chromium makes touch pointer events of it."""
+    cdp.send(
+        "Input.dispatchTouchEvent",
+        {"type": kind, "touchPoints": [{"x": x, "y": y, "id": i} for i, (x, y) in enumerate(points)]},
+    )
+
+
+def finger_drag(cdp: Any, a: tuple[float, float], b: tuple[float, float], steps: int = 8) -> None:
+    touch(cdp, "touchStart", [a])
+    for i in range(1, steps + 1):
+        touch(cdp, "touchMove", [(a[0] + (b[0] - a[0]) * i / steps, a[1] + (b[1] - a[1]) * i / steps)])
+    touch(cdp, "touchEnd", [])
+
+
+def test_on_a_touch_screen_one_finger_selects_and_moves_and_two_fingers_pan(
+    server: ServerProcess, opener: Opener, console: Console
+) -> None:
+    note = fresh_note()
+    ada = opener.page(url_of(server, note), "Ada")
+    ada.keyboard.press("r")
+    drag(ada, (100, 300), (200, 400))
+    wait_connected(ada)
+    [rect] = state(server, note)["strokes"]
+
+    ctx = opener.browser.new_context(
+        viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True, device_scale_factor=2
+    )
+    opener.contexts.append(ctx)
+    phone = ctx.new_page()
+    console.watch(phone, "phone")
+    phone.goto(url_of(server, note))
+    wait_connected(phone)
+    wait_for(phone, "() => window.collab.shown().size === 1")
+    phone.tap("#toolbar [data-tool=select]")
+    wait_for(phone, "() => document.getElementById('stage').dataset.tool === 'select'")
+    cdp = ctx.new_cdp_session(phone)
+
+    # A tap near the outline selects (a finger gets more slack than a mouse); one on nothing deselects.
+    x, y = screen(phone, 150, 300)
+    phone.touchscreen.tap(x, y + 10)
+    wait_for(phone, "(id) => window.collab.app.selection.has(id)", rect["id"])
+    phone.touchscreen.tap(x, y + 200)
+    wait_for(phone, "() => window.collab.app.selection.ids.size === 0")
+
+    # One finger on the item drags it: one `move`, seen by the other page.
+    seq = state(server, note)["seq"]
+    finger_drag(cdp, (x, y + 4), (x + 40, y + 64))
+    wait_connected(phone)
+    assert state(server, note)["seq"] == seq + 1
+    [moved] = state(server, note)["strokes"]
+    assert moved["points"] == [[140, 360], [240, 460]]
+    wait_for(ada, "() => JSON.stringify([...window.collab.shown().values()][0].points) === '[[140,360],[240,460]]'")
+
+    # Two fingers pan, also when the first one has begun to drag the item: nothing moves.
+    tx = phone.evaluate("window.collab.view.tx")
+    sx, sy = screen(phone, 190, 360)
+    touch(cdp, "touchStart", [(sx, sy)])
+    touch(cdp, "touchMove", [(sx + 5, sy + 5)])
+    wait_for(phone, "() => !!window.collab.app.selection.offset")  # the item is being dragged
+    touch(cdp, "touchStart", [(sx + 5, sy + 5), (sx + 105, sy + 105)])
+    for i in range(1, 6):
+        touch(cdp, "touchMove", [(sx + 5 - 10 * i, sy + 5), (sx + 105 - 10 * i, sy + 105)])
+    touch(cdp, "touchEnd", [])
+    wait_for(phone, "(tx) => Math.abs(window.collab.view.tx - (tx - 50)) < 0.5", tx)
+    assert phone.evaluate("window.collab.app.selection.offset") is None
+    assert state(server, note)["seq"] == seq + 1
+    assert phone.evaluate("window.collab.sync.outbox.entries.length") == 0
     console.assert_clean()

@@ -3,7 +3,7 @@
 // `move` op on release), drag a handle to resize one item (one `update` of its points; an image keeps its
 // aspect ratio, Shift frees it), drag a corner of the selection's box to scale every
 // selected item (one `update` per item on release, one history step; Shift keeps the
-// aspect ratio).
+// aspect ratio). A finger gets more slack than a mouse to hit an item or a handle.
 import { inside, round2 } from "../draw.js";
 import { Selection } from "../selection.js";
 
@@ -38,7 +38,8 @@ export const select = {
   edits: false,
   down(app, c) {
     const sel = app.selection;
-    const slack = HANDLE_PX + 2;
+    const finger = c.e && c.e.pointerType === "touch";
+    const slack = HANDLE_PX + (finger ? 10 : 2);
     const editor = app.sync.role === "edit";
     const h = editor ? handleAt(app, c.p, slack) : null;
     if (h) {
@@ -50,7 +51,7 @@ export const select = {
       app.gesture = { owner: this, kind: "scale", ...f, start: c.w, to: f.handle, shift: c.shift, view: null };
       return;
     }
-    const hit = app.itemAt(c.w);
+    const hit = app.itemAt(c.w, finger ? 12 : 4);
     if (hit) {
       if (c.shift) {
         sel.toggle(hit.id);
