@@ -215,6 +215,9 @@ def test_cut_removes_the_selection_in_one_step_and_undo_brings_it_back(
     assert offset(before[0], got[2]) == offset(before[1], got[3])
     wait_connected(ada)
     same_items(bob, server, note)
+    ada.keyboard.press("?")  # the help overlay lists the clipboard keys
+    assert "Copy / cut / paste" in ada.inner_text("dialog#help[open]")
+    ada.keyboard.press("Escape")
     console.assert_clean()
 
 
