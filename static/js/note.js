@@ -61,8 +61,7 @@ const app = {
     sticky: textTool(true),
     laser,
   },
-  // What the items are now; while the selection is being scaled, with the scaled ones.
-  items: () => (app.gesture && app.gesture.kind === "scale" && app.gesture.view) || app.shown,
+  items: () => scaleView(),
   schedule: () => app.renderer.schedule(),
   sceneChanged() {
     app.renderer.sceneDirty = true;
@@ -112,6 +111,19 @@ app.toolbar = new Toolbar({
   onTool: (t) => setTool(t),
   onStyle: (key, value) => (app.selection.ids.size && app.sync.role === "edit" ? app.selection.style(key, value) : 0),
 });
+
+/** The items shown; while the selection is being scaled, with the scaled ones in their place. */
+function scaleView() {
+  const g = app.gesture;
+  if (!g || g.kind !== "scale" || !g.scaled) return app.shown;
+  // Rebuilt when the pointer moves or the items change (someone else's op mid-gesture).
+  if (!g.view || g.view.base !== app.shown || g.view.scaled !== g.scaled) {
+    const items = new Map(app.shown);
+    for (const [id, it] of g.scaled) if (items.has(id)) items.set(id, it);
+    g.view = { base: app.shown, scaled: g.scaled, items };
+  }
+  return g.view.items;
+}
 
 function resize() {
   app.camera.W = stage.clientWidth;

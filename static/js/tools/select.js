@@ -48,7 +48,7 @@ export const select = {
     }
     const f = editor ? frameHandleAt(app, c.p, slack) : null;
     if (f) {
-      app.gesture = { owner: this, kind: "scale", ...f, start: c.w, to: f.handle, shift: c.shift, view: null };
+      app.gesture = { owner: this, kind: "scale", ...f, start: c.w, to: f.handle, shift: c.shift, scaled: null };
       return;
     }
     const hit = app.itemAt(c.w, finger ? 12 : 4);
@@ -79,10 +79,7 @@ export const select = {
     } else if (g.kind === "scale") {
       g.to = [g.handle[0] + c.w[0] - g.start[0], g.handle[1] + c.w[1] - g.start[1]];
       g.shift = c.shift;
-      // What the page shows while scaling (app.items() returns it until the gesture ends).
-      const view = new Map(app.shown);
-      for (const [id, it] of app.selection.scaled(g)) if (view.has(id)) view.set(id, it);
-      g.view = view;
+      g.scaled = app.selection.scaled(g); // app.items() shows these in place until the gesture ends
       app.sceneChanged();
     } else {
       g.end = c.w;
@@ -104,7 +101,7 @@ export const select = {
     } else if (g.kind === "resize") {
       const points = app.selection.resized(g);
       if (points) app.history.act([{ kind: "update", id: g.item.id, set: { points } }]);
-    } else if (g.kind === "scale" && g.view) {
+    } else if (g.kind === "scale" && g.scaled) {
       const ops = app.selection.scaleOps(g);
       if (ops.length) app.history.act(ops);
     }
