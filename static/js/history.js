@@ -6,6 +6,8 @@
 // is skipped: locally when the view already shows it gone, or when the server answers
 // not_found.
 
+import { textSize } from "./draw.js";
+
 const MAX_STEPS = 200;
 
 export class History {
@@ -33,7 +35,9 @@ export class History {
         const it = items.get(op.id);
         if (!it) return null;
         const prev = {};
-        for (const k of Object.keys(op.set)) prev[k] = it[k] === undefined ? null : it[k];
+        // An absent field comes back as null (only `fill` can be absent and set), a text's
+        // absent size as the contract's default (size may not be null).
+        for (const k of Object.keys(op.set)) prev[k] = k === "size" && it.tool === "text" ? textSize(it) : it[k] === undefined ? null : it[k];
         return { kind: "update", id: op.id, set: prev };
       }
       case "move":

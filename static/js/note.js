@@ -4,6 +4,7 @@
 // toolbar.js (tools and style) and sync.js (the server).
 import { api, friendlyError, noteApi, readConfig } from "./config.js";
 import { Camera } from "./camera.js";
+import { Clipboard } from "./clipboard.js";
 import { hits, unionBox } from "./draw.js";
 import { History } from "./history.js";
 import { Images } from "./images.js";
@@ -42,6 +43,7 @@ const app = {
   shown: new Map(), // id → item, what the scene draws
   gesture: null,
   editingId: null,
+  pointerAt: null, // screen point of the mouse or pen while it is over the canvas (where a paste goes)
   eraserAt: null,
   drafts: new Map(), // peer → {stroke, t, id}
   committedIds: new Set(), // recent item ids: a late draft of these is ignored
@@ -59,7 +61,7 @@ const app = {
     sticky: textTool(true),
     laser,
   },
-  items: () => app.shown,
+  items: () => scaleView(),
   schedule: () => app.renderer.schedule(),
   sceneChanged() {
     app.renderer.sceneDirty = true;
@@ -90,7 +92,17 @@ app.camera = new Camera(() => {
   sendCursorSoon(null, false);
 });
 app.renderer = new Renderer(app, $("#board"), $("#live"));
+{
+  // The selection's box and its corner handles (several items) go over #live after the
+  // renderer's own pass, which draws one item's point handles.
+  const renderLive = app.renderer.renderLive.bind(app.renderer);
+  app.renderer.renderLive = () => {
+    renderLive();
+    app.selection.drawFrame(app.renderer);
+  };
+}
 app.images = new Images(app, { cfg, note: NOTE, token: SHARE });
+app.clipboard = new Clipboard(app, { cfg, note: NOTE, token: SHARE });
 app.selection = new Selection(app);
 app.history = new History(app);
 app.text = new TextEditor(app, $("#editors"));
@@ -99,6 +111,19 @@ app.toolbar = new Toolbar({
   onTool: (t) => setTool(t),
   onStyle: (key, value) => (app.selection.ids.size && app.sync.role === "edit" ? app.selection.style(key, value) : 0),
 });
+
+/** The items shown; while the selection is being scaled, with the scaled ones in their place. */
+function scaleView() {
+  const g = app.gesture;
+  if (!g || g.kind !== "scale" || !g.scaled) return app.shown;
+  // Rebuilt when the pointer moves or the items change (someone else's op mid-gesture).
+  if (!g.view || g.view.base !== app.shown || g.view.scaled !== g.scaled) {
+    const items = new Map(app.shown);
+    for (const [id, it] of g.scaled) if (items.has(id)) items.set(id, it);
+    g.view = { base: app.shown, scaled: g.scaled, items };
+  }
+  return g.view.items;
+}
 
 function resize() {
   app.camera.W = stage.clientWidth;
@@ -111,9 +136,9 @@ function eventPoint(e) {
   return [e.clientX - r.left, e.clientY - r.top];
 }
 
-/** The topmost item under world point w (a few screen pixels of slack). */
-function itemAt(w) {
-  const r = 4 / app.camera.z;
+/** The topmost item under world point w (`px` screen pixels of slack: more for a finger). */
+function itemAt(w, px = 4) {
+  const r = px / app.camera.z;
   const list = [...app.shown.values()];
   for (let i = list.length - 1; i >= 0; i--) if (hits(list[i], w[0], w[1], r)) return list[i];
   return null;
@@ -250,7 +275,11 @@ let activePointer = null;
 let pinch = null;
 
 function startPinch() {
-  if (app.gesture && app.gesture.owner !== hand) app.gesture = null; // a second finger: pan or zoom
+  if (app.gesture && app.gesture.owner !== hand) {
+    app.gesture = null; // a second finger: pan or zoom, and a move or resize begun by the first is dropped
+    app.selection.offset = null;
+    app.sceneChanged();
+  }
   app.liveChanged();
   const [a, b] = [...touches.values()];
   const cam = app.camera;
@@ -311,6 +340,7 @@ stage.addEventListener("pointerdown", (e) => {
 stage.addEventListener("pointermove", (e) => {
   if (!app.sync || app.sync.gone) return;
   const c = pointerCtx(e);
+  if (e.pointerType !== "touch") app.pointerAt = c.p;
   if (e.pointerType === "touch" && touches.has(e.pointerId)) {
     touches.set(e.pointerId, c.p);
     if (pinch && touches.size >= 2) return movePinch();
@@ -341,7 +371,8 @@ function endPointer(e) {
 }
 stage.addEventListener("pointerup", endPointer);
 stage.addEventListener("pointercancel", endPointer);
-stage.addEventListener("pointerleave", () => {
+stage.addEventListener("pointerleave", (e) => {
+  if (e.pointerType !== "touch") app.pointerAt = null;
   if (app.eraserAt && !app.gesture) {
     app.eraserAt = null;
     app.liveChanged();
@@ -458,14 +489,24 @@ document.addEventListener("keyup", (e) => {
   }
 });
 
-// -- pictures: paste, drop, the image button ------------------------------------------------------
+// -- clipboard: copy, cut, paste (items, text, pictures; clipboard.js) -------------------------------
+/** Text selected in the page (a toast, the people list): the browser's own copy is wanted. */
+function textSelected() {
+  const s = document.getSelection();
+  return !!s && !s.isCollapsed && s.toString() !== "";
+}
+for (const kind of ["copy", "cut"]) {
+  document.addEventListener(kind, (e) => {
+    if (!app.sync || app.sync.gone || typing(e) || textSelected()) return;
+    app.clipboard.copy(e, kind === "cut");
+  });
+}
 document.addEventListener("paste", (e) => {
   if (!app.sync || app.sync.gone || typing(e)) return;
-  const file = Images.fileOf(e.clipboardData);
-  if (!file) return;
-  e.preventDefault();
-  app.images.place(file); // at the centre of the view
+  app.clipboard.paste(e);
 });
+
+// -- pictures: drop, the image button ---------------------------------------------------------------
 let dragDepth = 0;
 stage.addEventListener("dragenter", (e) => {
   if (![...(e.dataTransfer?.types || [])].includes("Files")) return;

@@ -1,11 +1,17 @@
 // The selection (select tool): which items, and what can be done to them as one step:
 // nudge (arrow keys: 1, Shift 10), delete, duplicate (Ctrl+D), style (colour, width,
-// fill: `update`), resize one item by a handle.
+// fill: `update`), resize one item by a handle, scale the whole selection by the corner
+// handles of its box (several items, or one without handles of its own: a pen stroke,
+// a polyline, a text).
 import { randomId } from "./config.js";
-import { round2, strokeBox } from "./draw.js";
+import { round2, strokeBox, textSize, unionBox } from "./draw.js";
 
 const RESIZABLE = ["rect", "ellipse", "line", "arrow", "image"];
 const FILLABLE = ["rect", "ellipse", "text"];
+const PAD_PX = 4; // the dashed boxes (and the selection's box) are drawn this far outside the ink
+const HANDLE_PX = 5; // half the side of a handle square
+const LIMIT = 1e6; // abs(x), abs(y) of a point (the contract)
+const MIN_SCALE = 0.01; // a picture or a text never shrinks below this factor
 
 export class Selection {
   constructor(app) {
@@ -59,6 +65,117 @@ export class Selection {
 
   resizable(it) {
     return RESIZABLE.includes(it.tool) && it.points && it.points.length === 2;
+  }
+
+  /** The items a scale gesture acts on: several, or one that has no point handles; else null. */
+  scalable() {
+    const list = this.items();
+    if (!list.length || (list.length === 1 && this.resizable(list[0]))) return null;
+    return list;
+  }
+
+  /** The selection's box (world, padded like the dashed boxes) when it has corner handles, else null. */
+  frame() {
+    const list = this.scalable();
+    if (!list) return null;
+    const b = unionBox(list);
+    const pad = PAD_PX / this.app.camera.z;
+    return [b[0] - pad, b[1] - pad, b[2] + pad, b[3] + pad];
+  }
+
+  /** A box's corners in handle order: top-left, top-right, bottom-right, bottom-left. */
+  static corners(b) {
+    return [
+      [b[0], b[1]],
+      [b[2], b[1]],
+      [b[2], b[3]],
+      [b[0], b[3]],
+    ];
+  }
+
+  /** [sx, sy] of a scale gesture: the handle's corner follows the pointer, the opposite one stays. */
+  factors(g) {
+    const [ax, ay] = g.anchor;
+    const [hx, hy] = g.handle;
+    let sx = (g.to[0] - ax) / (hx - ax || 1);
+    let sy = (g.to[1] - ay) / (hy - ay || 1);
+    if (g.shift) {
+      // Shift keeps the selection's aspect ratio: the larger factor wins.
+      const k = Math.max(Math.abs(sx), Math.abs(sy));
+      sx = (sx < 0 ? -1 : 1) * k;
+      sy = (sy < 0 ? -1 : 1) * k;
+    }
+    return [sx, sy];
+  }
+
+  /**
+   * id → each item of a scale gesture as it would end. Points scale from the opposite
+   * corner (widths stay); a picture keeps its own aspect ratio and a text its
+   * proportions: its centre follows the box, its size (a text's font size too) scales
+   * by the smaller of the two factors.
+   */
+  scaled(g) {
+    const [sx, sy] = this.factors(g);
+    const [ax, ay] = g.anchor;
+    const at = ([x, y]) => [ax + (x - ax) * sx, ay + (y - ay) * sy];
+    const k = Math.max(MIN_SCALE, Math.min(Math.abs(sx), Math.abs(sy)));
+    const fit = (v) => round2(Math.max(-LIMIT, Math.min(LIMIT, v)));
+    const out = new Map();
+    for (const it of g.items) {
+      const next = { ...it };
+      if (it.tool === "image" || it.tool === "text") {
+        const b = strokeBox(it);
+        const c = [(b[0] + b[2]) / 2, (b[1] + b[3]) / 2];
+        let f = k;
+        if (it.tool === "text") {
+          next.size = Math.max(4, Math.min(400, round2(textSize(it) * k)));
+          f = next.size / textSize(it);
+        }
+        const nc = at(c);
+        next.points = it.points.map(([x, y]) => [fit(nc[0] + (x - c[0]) * f), fit(nc[1] + (y - c[1]) * f)]);
+      } else {
+        next.points = it.points.map((p) => at(p).map(fit));
+      }
+      out.set(it.id, next);
+    }
+    return out;
+  }
+
+  /** The `update` ops a scale gesture ends with: one per item that changed (one history step). */
+  scaleOps(g) {
+    const next = this.scaled(g);
+    const ops = [];
+    for (const it of g.items) {
+      const n = next.get(it.id);
+      const set = {};
+      if (JSON.stringify(n.points) !== JSON.stringify(it.points)) set.points = n.points;
+      if (it.tool === "text" && n.size !== textSize(it)) set.size = n.size;
+      if (Object.keys(set).length) ops.push({ kind: "update", id: it.id, set });
+    }
+    return ops;
+  }
+
+  /** Draw the selection's box and its corner handles on #live (after the renderer's own pass). */
+  drawFrame(renderer) {
+    const f = this.offset ? null : this.frame();
+    if (!f) return;
+    const ctx = renderer.lctx;
+    const z = this.app.camera.z;
+    renderer.setWorld(ctx);
+    ctx.lineWidth = 1 / z;
+    ctx.strokeStyle = "#4c6ef5";
+    if (this.ids.size > 1) {
+      ctx.setLineDash([4 / z, 3 / z]);
+      ctx.strokeRect(f[0], f[1], f[2] - f[0], f[3] - f[1]);
+      ctx.setLineDash([]);
+    }
+    if (!this.app.sync || this.app.sync.role !== "edit") return; // handles only for those who can use them
+    ctx.fillStyle = "#ffffff";
+    const h = HANDLE_PX / z;
+    for (const [x, y] of Selection.corners(f)) {
+      ctx.fillRect(x - h, y - h, 2 * h, 2 * h);
+      ctx.strokeRect(x - h, y - h, 2 * h, 2 * h);
+    }
   }
 
   /** The points of the item a resize gesture ends with. */

@@ -1,19 +1,34 @@
 // Select (V): click an item (Shift-click adds or takes away), drag from empty canvas
 // to box-select, drag a selected item to move the selection (drawn moving at once, one
 // `move` op on release), drag a handle to resize one item (one `update` of its points; an image keeps its
-// aspect ratio, Shift frees it).
+// aspect ratio, Shift frees it), drag a corner of the selection's box to scale every
+// selected item (one `update` per item on release, one history step; Shift keeps the
+// aspect ratio). A finger gets more slack than a mouse to hit an item or a handle.
 import { inside, round2 } from "../draw.js";
+import { Selection } from "../selection.js";
 
 const HANDLE_PX = 6;
+const near = (app, q, p, slack) => {
+  const s = app.camera.toScreen(q[0], q[1]);
+  return Math.abs(s[0] - p[0]) <= slack && Math.abs(s[1] - p[1]) <= slack;
+};
 
 /** The corner handle of the single selected item under screen point p, or null. */
-function handleAt(app, p) {
+function handleAt(app, p, slack) {
   const one = app.selection.single();
   if (!one || !app.selection.resizable(one)) return null;
   const [a, b] = one.points;
-  for (const [i, q] of [a, b].entries()) {
-    const s = app.camera.toScreen(q[0], q[1]);
-    if (Math.abs(s[0] - p[0]) <= HANDLE_PX + 2 && Math.abs(s[1] - p[1]) <= HANDLE_PX + 2) return { item: one, index: i };
+  for (const [i, q] of [a, b].entries()) if (near(app, q, p, slack)) return { item: one, index: i };
+  return null;
+}
+
+/** The corner handle of the selection's box under screen point p: a scale gesture, or null. */
+function frameHandleAt(app, p, slack) {
+  const f = app.selection.frame();
+  if (!f) return null;
+  const cs = Selection.corners(f);
+  for (const [i, q] of cs.entries()) {
+    if (near(app, q, p, slack)) return { handle: q, anchor: cs[(i + 2) % 4], items: app.selection.items() };
   }
   return null;
 }
@@ -23,12 +38,20 @@ export const select = {
   edits: false,
   down(app, c) {
     const sel = app.selection;
-    const h = app.sync.role === "edit" ? handleAt(app, c.p) : null;
+    const finger = c.e && c.e.pointerType === "touch";
+    const slack = HANDLE_PX + (finger ? 10 : 2);
+    const editor = app.sync.role === "edit";
+    const h = editor ? handleAt(app, c.p, slack) : null;
     if (h) {
       app.gesture = { owner: this, kind: "resize", item: h.item, index: h.index, to: c.w, shift: c.shift };
       return;
     }
-    const hit = app.itemAt(c.w);
+    const f = editor ? frameHandleAt(app, c.p, slack) : null;
+    if (f) {
+      app.gesture = { owner: this, kind: "scale", ...f, start: c.w, to: f.handle, shift: c.shift, scaled: null };
+      return;
+    }
+    const hit = app.itemAt(c.w, finger ? 12 : 4);
     if (hit) {
       if (c.shift) {
         sel.toggle(hit.id);
@@ -53,6 +76,11 @@ export const select = {
       g.to = c.w;
       g.shift = c.shift; // an image keeps its aspect unless Shift is held
       app.sceneChanged();
+    } else if (g.kind === "scale") {
+      g.to = [g.handle[0] + c.w[0] - g.start[0], g.handle[1] + c.w[1] - g.start[1]];
+      g.shift = c.shift;
+      g.scaled = app.selection.scaled(g); // app.items() shows these in place until the gesture ends
+      app.sceneChanged();
     } else {
       g.end = c.w;
       const box = [Math.min(g.start[0], g.end[0]), Math.min(g.start[1], g.end[1]), Math.max(g.start[0], g.end[0]), Math.max(g.start[1], g.end[1])];
@@ -73,6 +101,9 @@ export const select = {
     } else if (g.kind === "resize") {
       const points = app.selection.resized(g);
       if (points) app.history.act([{ kind: "update", id: g.item.id, set: { points } }]);
+    } else if (g.kind === "scale" && g.scaled) {
+      const ops = app.selection.scaleOps(g);
+      if (ops.length) app.history.act(ops);
     }
     app.sceneChanged();
     app.liveChanged();
