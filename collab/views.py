@@ -284,6 +284,7 @@ def get_note(name: str) -> Response:
 
     tag, body = state.exports.render(tag, draw, state.blocking)
     resp = Response(body, mimetype=EXPORTS[ext])
+    resp.headers["Content-Disposition"] = exports.content_disposition(info.title, info.id, ext)
     resp.set_etag(tag)
     resp.headers["Cache-Control"] = "no-cache"  # revalidate: the note may change any time
     return resp

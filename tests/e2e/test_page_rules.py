@@ -196,3 +196,23 @@ def test_the_dark_theme_follows_the_system(server: ServerProcess, opener: Opener
     bg = page.evaluate("getComputedStyle(document.querySelector('.toolbar')).backgroundColor")
     assert bg.startswith("rgb(35, 36, 39")
     console.assert_clean()
+
+
+@pytest.mark.parametrize("ext", ["svg", "png"])
+def test_an_export_downloads_under_the_notes_title_with_its_letters_kept(
+    server: ServerProcess, opener: Opener, console: Console, ext: str
+) -> None:
+    title = "Café — Überblick 日本"
+    note = requests.post(f"{server.url}/api/notes", json={"title": title}, timeout=10).json()["id"]
+    page = opener.page(f"{server.url}/n/{note}", "Ada")
+    wait_for(page, "t => document.getElementById('title').textContent === t", title)
+    assert page.get_attribute(f"#export-{ext}", "download") == f"{title}.{ext}"
+    with page.expect_download() as info:
+        page.click(f"#export-{ext}")
+    assert info.value.suggested_filename == f"{title}.{ext}"
+    # Without the link's download attribute, the server's Content-Disposition names it the same.
+    page.evaluate("ext => document.getElementById(`export-${ext}`).removeAttribute('download')", ext)
+    with page.expect_download() as info:
+        page.click(f"#export-{ext}")
+    assert info.value.suggested_filename == f"{title}.{ext}"
+    console.assert_clean()
