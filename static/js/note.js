@@ -204,6 +204,7 @@ function setTitle(t) {
   if (typeof t !== "string") return;
   title = t.trim() ? t : NOTE;
   $("#title").textContent = title;
+  $("#title").title = `${title} (click to rename)`; // the whole title, when it is cut short
   document.title = `${title} · Collab`;
   $("#export-svg").download = exportFileName(title, NOTE, "svg");
   $("#export-png").download = exportFileName(title, NOTE, "png");

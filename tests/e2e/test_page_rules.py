@@ -279,3 +279,31 @@ def test_the_login_url_key_of_a_standalone_server_reaches_the_refused_screen(
         page.wait_for_selector("#gone:has-text('You cannot open this note')")
         assert page.get_by_role("link", name="Log in", exact=True).get_attribute("href") == "/sso/login?from=collab"
         console.assert_clean()
+
+
+def overlap(a: dict[str, float], b: dict[str, float]) -> bool:
+    """Whether two DOMRects (as dicts) intersect."""
+    return a["left"] < b["right"] and b["left"] < a["right"] and a["top"] < b["bottom"] and b["top"] < a["bottom"]
+
+
+def box(page: Any, sel: str) -> dict[str, float]:
+    return dict(page.evaluate("s => document.querySelector(s).getBoundingClientRect().toJSON()", sel))
+
+
+@pytest.mark.parametrize("width", [1121, 1200, 1320, 1440])
+def test_a_long_title_is_cut_short_beside_the_toolbar_never_under_it(
+    server: ServerProcess, opener: Opener, console: Console, width: int
+) -> None:
+    title = ("A very long title about the quarterly plan of the whole team " * 3)[:120]
+    note = requests.post(f"{server.url}/api/notes", json={"title": title}, timeout=10).json()["id"]
+    ctx = opener.new_context("Ada", viewport=(width, 800))
+    page = opener.page(f"{server.url}/n/{note}", ctx=ctx)
+    wait_for(page, "t => document.getElementById('title').textContent === t", title)
+    for other in ("#title", ".title-panel"):
+        assert not overlap(box(page, other), box(page, "#toolbar")), (other, width)
+    assert not overlap(box(page, "#toolbar"), box(page, ".people-panel"))
+    # Cut with an ellipsis; the whole title is the tooltip.
+    assert page.evaluate("getComputedStyle(document.getElementById('title')).textOverflow") == "ellipsis"
+    assert page.evaluate("(e => e.scrollWidth > e.clientWidth)(document.getElementById('title'))")
+    assert title in (page.get_attribute("#title", "title") or "")
+    console.assert_clean()
