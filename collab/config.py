@@ -67,6 +67,8 @@ DEFAULTS: dict[str, Any] = {
     "COLLAB_DEFAULT_ROLE": "edit",
     "COLLAB_SHARE_MAX_AGE": 30 * 24 * 3600,
     "COLLAB_MAX_NOTES": None,
+    # pages
+    "COLLAB_LOGIN_URL": None,
 }
 
 _TRUE = {"1", "true", "yes", "on"}

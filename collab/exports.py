@@ -12,12 +12,20 @@ under that key; its ETag is the same key.
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
+import unicodedata
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 from .errors import StoreUnavailable
+
+#: What a file name may not hold on common systems (path separators, reserved, control characters).
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
+#: RFC 5987 ``attr-char`` besides letters and digits: kept as they are in ``filename*``.
+_ATTR_CHARS = "!#$&+-.^_`|~"
 
 #: Bumped when the drawing code changes what an export looks like (old ETags and cache entries then miss).
 EXPORT_VERSION = 2
@@ -33,6 +41,27 @@ def etag(note: str, epoch: str, seq: int, fmt: str, width: int | None) -> str:
     """The ETag of an export: the hash of everything it depends on."""
     raw = f"{note}/{epoch}/{seq}/{fmt}/{width or ''}/{EXPORT_VERSION}".encode()
     return hashlib.sha256(raw).hexdigest()[:32]
+
+
+def file_name(title: str, note: str, ext: str) -> str:
+    """The download name of an export: the note's title (its letters kept, whatever script), else its id.
+
+    The page's export links compute the same name (``exportFileName`` in ``static/js/config.js``).
+    """
+    stem = " ".join(_UNSAFE.sub(" ", unicodedata.normalize("NFC", title)).split())[:100].strip()
+    return f"{stem or note}.{ext}"
+
+
+def content_disposition(title: str, note: str, ext: str) -> str:
+    """``attachment`` with an ASCII ``filename`` fallback and the real name in ``filename*`` (RFC 6266, 5987)."""
+    name = file_name(title, note, ext)
+    stem = name[: -len(ext) - 1]
+    plain = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode("ascii")
+    fallback = f"{' '.join(plain.split()) or note}.{ext}"  # _UNSAFE already took quotes and backslashes
+    value = f'attachment; filename="{fallback}"'
+    if fallback != name:
+        value += f"; filename*=UTF-8''{quote(name, safe=_ATTR_CHARS)}"
+    return value
 
 
 class Exports:

@@ -78,6 +78,9 @@ class CollabState:
             raise ConfigError("COLLAB_DEFAULT_ROLE must be 'edit', 'view' or 'none'")
         if self.default_role == "none":
             self.default_role = None
+        login = config["COLLAB_LOGIN_URL"]
+        if not (login is None or isinstance(login, str) or callable(login)):
+            raise ConfigError("COLLAB_LOGIN_URL must be a URL, a function returning one (or None), or unset")
         self.share = ShareLinks(config["COLLAB_SECRET_KEY"] or store.secret(), config["COLLAB_SHARE_MAX_AGE"])
         self.settings = RealtimeSettings.from_config(config)
         self.exports = Exports(int(config["COLLAB_EXPORT_WORKERS"]), int(config["COLLAB_EXPORT_CACHE_BYTES"]))

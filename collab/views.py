@@ -11,7 +11,7 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 from werkzeug.exceptions import HTTPException
 
 from . import exports, files, hosts, protocol, roles
-from .errors import BadRequest, CollabError, Forbidden, NotFound, TooLarge, UnsupportedMediaType
+from .errors import BadRequest, CollabError, ConfigError, Forbidden, NotFound, TooLarge, UnsupportedMediaType
 
 _ROOT = Path(__file__).resolve().parent
 
@@ -161,10 +161,40 @@ def _require(role_needed: str, note: str | None) -> None:
         roles.require_view(role, note)
 
 
+def _creator_role() -> str | None:
+    """This visitor's role for creating a note (``note`` is ``None``): the rule ``POST /api/notes``
+    applies, and the list page asks to offer *New note* or not."""
+    return _state().authorize_http(None)
+
+
 # -- pages ---------------------------------------------------------------------------
+def _may_create() -> bool:
+    """Whether the list may offer *New note*: the API would accept it.
+
+    A hook that refuses by raising, or answers what is no role, says no here (the API
+    answers those as errors; the page still renders).
+    """
+    try:
+        return roles.may_edit(_creator_role())
+    except (CollabError, ConfigError):
+        return False
+
+
+def _login_url() -> str | None:
+    """``COLLAB_LOGIN_URL``: a URL, or a function returning one for this request (e.g. with ``?next=``)."""
+    value = _state().config["COLLAB_LOGIN_URL"]
+    if callable(value):
+        value = value()
+    if value is not None and not isinstance(value, str):
+        raise ConfigError(f"COLLAB_LOGIN_URL returned {type(value).__name__}; return a URL string or None")
+    return value or None
+
+
 def _page_config(note: str | None) -> dict[str, Any]:
     state = _state()
     return {
+        "loginUrl": _login_url(),
+        "canCreate": _may_create(),
         "note": note,
         "namespace": state.namespace_name,
         "socketioPath": state.socketio_path(),
@@ -223,7 +253,7 @@ def create_note() -> tuple[Response, int]:
     """``POST /api/notes``: a fresh note with a random id."""
     body = _json_body(required=False)
     title = protocol.title(body["title"]) if "title" in body else "Untitled"
-    _require("edit", None)
+    roles.require_edit(_creator_role(), None)
     state = _state()
     limit = state.config.get("COLLAB_MAX_NOTES")
     for _ in range(5):
@@ -284,6 +314,7 @@ def get_note(name: str) -> Response:
 
     tag, body = state.exports.render(tag, draw, state.blocking)
     resp = Response(body, mimetype=EXPORTS[ext])
+    resp.headers["Content-Disposition"] = exports.content_disposition(info.title, info.id, ext)
     resp.set_etag(tag)
     resp.headers["Cache-Control"] = "no-cache"  # revalidate: the note may change any time
     return resp

@@ -73,7 +73,12 @@ def load_user(user_id: str) -> User | None:
 
 
 # -- collab: the few lines that add whiteboards ------------------------------------------------------
-collab = Collab(url_prefix="/whiteboard")
+def login_url() -> str:
+    """Where collab's pages send a visitor to log in (``COLLAB_LOGIN_URL``), and back here afterwards."""
+    return url_for("login", next=request.full_path if request.query_string else request.path)
+
+
+collab = Collab(url_prefix="/whiteboard", login_url=login_url)
 
 
 class Visitor:

@@ -13,6 +13,17 @@ export function noteApi(cfg, id) {
   return cfg.api + "/" + encodeURIComponent(id);
 }
 
+/**
+ * The download name of a note's export: its title with its letters kept (any script), only
+ * what file systems refuse taken out; else the note's id. The server's Content-Disposition
+ * gives the same name (collab/exports.py, file_name).
+ */
+export function exportFileName(title, note, ext) {
+  const clean = (title || "").normalize("NFC").replace(/[\u0000-\u001f\u007f/\\:*?"<>|]+/g, " ");
+  const stem = [...clean.split(/\s+/).filter(Boolean).join(" ")].slice(0, 100).join("").trim();
+  return `${stem || note}.${ext}`;
+}
+
 /** URL of a note's drawing page. */
 export function notePage(cfg, id) {
   return cfg.notePage.replace("__NOTE__", encodeURIComponent(id));

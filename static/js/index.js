@@ -1,5 +1,6 @@
 // The note list: newest first, create, rename, delete (with a confirmation), open.
 // Titles are user input: they only ever reach the DOM through textContent.
+// *New note* is there only for visitors the server would let create one (cfg.canCreate).
 import { api, friendlyError, noteApi, notePage, readConfig } from "./config.js";
 import { confirmDialog, el, promptDialog, relativeTime, toast } from "./ui.js";
 
@@ -107,7 +108,9 @@ async function deleteNote(n) {
   await load();
 }
 
-$("#new-note").addEventListener("click", createNote);
+// Only offered when the server says this visitor may create (cfg.canCreate; else, with a
+// login URL, the template shows "Log in to create").
+if (cfg.canCreate !== false) $("#new-note")?.addEventListener("click", createNote);
 document.addEventListener("visibilitychange", () => document.visibilityState === "visible" && load());
 setInterval(() => document.visibilityState === "visible" && !document.querySelector("dialog[open]") && load(), 15000);
 load();

@@ -2,7 +2,7 @@
 // canvases), tools/*.js (one module per tool: down/move/up), selection.js, history.js
 // (undo/redo with inverse ops), presence.js (people, cursors, lasers, names),
 // toolbar.js (tools and style) and sync.js (the server).
-import { api, friendlyError, noteApi, readConfig } from "./config.js";
+import { api, exportFileName, friendlyError, noteApi, readConfig } from "./config.js";
 import { Camera } from "./camera.js";
 import { Clipboard } from "./clipboard.js";
 import { hits, unionBox } from "./draw.js";
@@ -229,10 +229,10 @@ function setTitle(t) {
   if (typeof t !== "string") return;
   title = t.trim() ? t : NOTE;
   $("#title").textContent = title;
+  $("#title").title = `${title} (click to rename)`; // the whole title, when it is cut short
   document.title = `${title} · Collab`;
-  const file = title.replace(/[^\w\- ]+/g, "").trim().slice(0, 60) || NOTE;
-  $("#export-svg").download = `${file}.svg`;
-  $("#export-png").download = `${file}.png`;
+  $("#export-svg").download = exportFileName(title, NOTE, "svg");
+  $("#export-png").download = exportFileName(title, NOTE, "png");
 }
 $("#export-svg").href = noteApi(cfg, NOTE) + ".svg" + shareQuery;
 $("#export-png").href = noteApi(cfg, NOTE) + ".png" + shareQuery;

@@ -1,7 +1,7 @@
 // Who is here: the avatars and list, others' cursors (DOM) and laser trails, following
 // someone's view, and my own name (a friendly generated one until I set mine; a name
 // the host gives is used as it is).
-import { el } from "./ui.js";
+import { el, inkOn } from "./ui.js";
 
 const CURSOR_TTL_MS = 10000;
 export const LASER_MS = 1000;
@@ -46,6 +46,7 @@ export class Presence {
     }
     Object.assign(cur, { x: c.x, y: c.y, t: Date.now() });
     cur.node.style.setProperty("--c", this.color(c.peer));
+    cur.node.style.setProperty("--ink-on", inkOn(this.color(c.peer)));
     cur.node.querySelector(".cursor-name").textContent = this.name(c.peer);
     cur.node.classList.toggle("laser", !!c.laser);
     cur.node.hidden = false;
@@ -132,6 +133,7 @@ export class Presence {
     for (const p of ordered.slice(0, 5)) {
       const a = el("span", { class: "avatar", text: initials(p.name || "?") });
       a.style.setProperty("--c", p.color);
+      a.style.setProperty("--ink-on", inkOn(p.color)); // readable initials on any colour
       a.title = p.peer === me ? `${p.name} (you)` : p.name;
       avatars.append(a);
     }

@@ -1,9 +1,16 @@
 // The toolbar: tools, colour, width and fill, remembered in localStorage (collab.prefs).
 // With a selection, the style buttons change the selected items (`update`) instead.
-import { el } from "./ui.js";
+// Tools, colours, widths and fills are radio groups (WAI-ARIA APG: one Tab stop each, arrow
+// keys move and choose).
+import { el, radioKeys, syncRadios } from "./ui.js";
 
 export const COLORS = ["#1e1e1e", "#e03131", "#2f9e44", "#1971c2", "#f08c00", "#9c36b5", "#fab005"];
+/** What people call them (the names screen readers and voice control use). */
+const COLOR_NAMES = ["Black", "Red", "Green", "Blue", "Orange", "Violet", "Yellow"];
 export const FILLS = [null, "#ffec99", "#b2f2bb", "#a5d8ff", "#ffc9c9", "#e9ecef"];
+const FILL_NAMES = ["No fill", "Yellow fill", "Green fill", "Blue fill", "Red fill", "Grey fill"];
+const WIDTH_NAMES = ["Thin", "Medium", "Thick", "Very thick"];
+const RADIO_GROUPS = ".toolbar .tools, #colors, #widths, #fills";
 export const STICKY_FILL = "#ffec99";
 const WIDTHS = { pen: [2, 4, 8, 16], highlighter: [12, 20, 32, 48] };
 const TEXT_SIZES = [14, 20, 28, 40];
@@ -51,27 +58,39 @@ export class Toolbar {
   build() {
     const custom = document.querySelector(".swatch.custom");
     COLORS.forEach((c, i) => {
-      const b = el("button", { class: "swatch", type: "button", "data-color": c, title: `Colour ${i + 1} (${i + 1})`, "aria-label": `Colour ${c}` });
+      const name = COLOR_NAMES[i];
+      const b = el("button", { class: "swatch", type: "button", role: "radio", "aria-checked": "false", "data-color": c, title: `${name} (${i + 1})`, "aria-label": name });
       b.style.setProperty("--c", c);
       b.addEventListener("click", () => this.setColor(c));
       custom.before(b);
     });
     document.getElementById("custom-color").addEventListener("input", (e) => this.setColor(e.target.value));
     for (let i = 0; i < 4; i++) {
-      const b = el("button", { class: "icon-btn width", type: "button", "data-index": String(i), "aria-label": `Width ${i + 1}` });
+      const b = el("button", { class: "icon-btn width", type: "button", role: "radio", "aria-checked": "false", "data-index": String(i), "aria-label": WIDTH_NAMES[i] });
       const dot = el("span", { class: "width-dot" });
       dot.style.setProperty("--s", `${[3, 6, 10, 15][i]}px`);
       b.append(dot);
       b.addEventListener("click", () => this.setWidth(i));
       document.getElementById("widths").append(b);
     }
-    for (const f of FILLS) {
-      const b = el("button", { class: "swatch fill" + (f ? "" : " none"), type: "button", "data-fill": f || "", title: f ? `Fill ${f}` : "No fill", "aria-label": f ? `Fill ${f}` : "No fill" });
+    FILLS.forEach((f, i) => {
+      const b = el("button", { class: "swatch fill" + (f ? "" : " none"), type: "button", role: "radio", "aria-checked": "false", "data-fill": f || "", title: FILL_NAMES[i], "aria-label": FILL_NAMES[i] });
       if (f) b.style.setProperty("--c", f);
       b.addEventListener("click", () => this.setFill(f));
       document.getElementById("fills").append(b);
-    }
+    });
     for (const b of document.querySelectorAll(".tool")) b.addEventListener("click", () => this.onTool(b.dataset.tool));
+    for (const g of document.querySelectorAll(RADIO_GROUPS)) {
+      radioKeys(g);
+      // Clicked (not chosen with the keyboard): the canvas keeps the keys (arrows nudge, Space pans).
+      g.addEventListener("click", (e) => e.detail > 0 && e.target.closest('[role="radio"]') && document.getElementById("stage").focus({ preventScroll: true }));
+    }
+    // Enter and Space on a focused control press it; they are not the page's shortcuts then.
+    for (const box of document.querySelectorAll(".toolbar, .style-panel, .bottombar, .topbar")) {
+      box.addEventListener("keydown", (e) => {
+        if ((e.key === "Enter" || e.key === " ") && e.target.closest("button, a[href], input")) e.stopPropagation();
+      });
+    }
     this.render();
   }
 
@@ -108,13 +127,13 @@ export class Toolbar {
 
   render(shownColor) {
     const p = this.prefs;
-    for (const b of document.querySelectorAll(".tool")) b.setAttribute("aria-pressed", String(b.dataset.tool === p.tool));
+    for (const b of document.querySelectorAll(".tool")) b.setAttribute("aria-checked", String(b.dataset.tool === p.tool));
     const color = shownColor || p.color;
     let matched = false;
     for (const b of document.querySelectorAll("#colors .swatch[data-color]")) {
       const on = b.dataset.color === color;
       matched ||= on;
-      b.setAttribute("aria-pressed", String(on));
+      b.setAttribute("aria-checked", String(on));
     }
     const custom = document.querySelector(".swatch.custom");
     custom.classList.toggle("active", !matched);
@@ -124,10 +143,12 @@ export class Toolbar {
     }
     for (const b of document.querySelectorAll("#widths button")) {
       const i = Number(b.dataset.index);
-      b.setAttribute("aria-pressed", String(i === p.widthIndex));
-      b.title = `Width ${WIDTHS[p.tool === "highlighter" ? "highlighter" : "pen"][i]} ([ and ])`;
+      b.setAttribute("aria-checked", String(i === p.widthIndex));
+      b.title = `${WIDTH_NAMES[i]}: ${WIDTHS[p.tool === "highlighter" ? "highlighter" : "pen"][i]} ([ and ])`;
     }
-    for (const b of document.querySelectorAll("#fills button")) b.setAttribute("aria-pressed", String((b.dataset.fill || null) === p.fill));
+    for (const b of document.querySelectorAll("#fills button")) b.setAttribute("aria-checked", String((b.dataset.fill || null) === p.fill));
+    for (const g of document.querySelectorAll(RADIO_GROUPS)) syncRadios(g);
     document.getElementById("stage").dataset.tool = p.tool;
   }
 }
+

@@ -96,7 +96,57 @@ export function toast(message, kind = "info", ms = 4000) {
   setTimeout(() => t.remove(), ms + 400);
 }
 
-export const PALETTE = ["#e03131", "#2f9e44", "#1971c2", "#f08c00", "#9c36b5", "#0c8599", "#e8590c", "#c2255c"];
+/** Avatar and cursor colours a page may pick: white initials on each are at least 4.5:1 (WCAG AA). */
+export const PALETTE = ["#c92a2a", "#237032", "#1864ab", "#b35900", "#9c36b5", "#0b7285", "#3b5bdb", "#c2255c"];
+
+/** WCAG relative luminance of `#rrggbb`. */
+function luminance(hex) {
+  const [r, g, b] = [1, 3, 5].map((i) => {
+    const c = parseInt(hex.slice(i, i + 2), 16) / 255;
+    return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  });
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+
+/**
+ * Text colour on a background of `hex` (someone's colour, perhaps the host's choice or an old
+ * one kept on their device): white, unless black reads better. One of the two is always ≥ 4.5:1.
+ */
+export function inkOn(hex) {
+  if (!/^#[0-9a-f]{6}$/i.test(hex || "")) return "#ffffff";
+  const l = luminance(hex);
+  return 1.05 / (l + 0.05) >= (l + 0.05) / 0.05 ? "#ffffff" : "#000000";
+}
+
+// -- radio groups (WAI-ARIA APG): one Tab stop per group, arrow keys move and choose -----------
+const shown = (node) => node.getClientRects().length > 0;
+
+/** Roving tabindex: only the checked radio (else the first one shown) is in the Tab order. */
+export function syncRadios(group) {
+  const all = [...group.querySelectorAll('[role="radio"]')];
+  const visible = all.filter(shown);
+  const current = visible.find((r) => r.getAttribute("aria-checked") === "true") || visible[0];
+  for (const r of all) r.tabIndex = r === current ? 0 : -1;
+}
+
+/** Arrow keys (and Home, End) move the focus within `group` and choose the radio they reach. */
+export function radioKeys(group) {
+  group.addEventListener("keydown", (e) => {
+    const step = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 }[e.key];
+    const from = e.target.closest('[role="radio"]');
+    if (!from || e.altKey || e.ctrlKey || e.metaKey || (!step && e.key !== "Home" && e.key !== "End")) return;
+    const visible = [...group.querySelectorAll('[role="radio"]')].filter(shown);
+    let i = visible.indexOf(from);
+    if (i < 0) return;
+    e.preventDefault();
+    e.stopPropagation(); // not a nudge of the selection
+    i = e.key === "Home" ? 0 : e.key === "End" ? visible.length - 1 : (i + step + visible.length) % visible.length;
+    visible[i].focus();
+    visible[i].dataset.byArrow = ""; // a step, not yet a final choice (a menu stays open)
+    visible[i].click();
+    delete visible[i].dataset.byArrow;
+  });
+}
 
 function store(key, value) {
   try {

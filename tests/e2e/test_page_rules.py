@@ -4,6 +4,7 @@ connection states, thumbnails, wheel zoom, friendly network errors."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 import requests
 from pagekit import Console, Opener, draw, shot, wait_connected, wait_for
 
-from serverproc import ServerProcess
+from serverproc import HostSite, ServerProcess
 
 pytestmark = pytest.mark.browser
 
@@ -195,4 +196,114 @@ def test_the_dark_theme_follows_the_system(server: ServerProcess, opener: Opener
     assert "invert" in page.evaluate("getComputedStyle(document.getElementById('board')).filter")
     bg = page.evaluate("getComputedStyle(document.querySelector('.toolbar')).backgroundColor")
     assert bg.startswith("rgb(35, 36, 39")
+    console.assert_clean()
+
+
+@pytest.mark.parametrize("ext", ["svg", "png"])
+def test_an_export_downloads_under_the_notes_title_with_its_letters_kept(
+    server: ServerProcess, opener: Opener, console: Console, ext: str
+) -> None:
+    title = "Café — Überblick 日本"
+    note = requests.post(f"{server.url}/api/notes", json={"title": title}, timeout=10).json()["id"]
+    page = opener.page(f"{server.url}/n/{note}", "Ada")
+    wait_for(page, "t => document.getElementById('title').textContent === t", title)
+    assert page.get_attribute(f"#export-{ext}", "download") == f"{title}.{ext}"
+    with page.expect_download() as info:
+        page.click(f"#export-{ext}")
+    assert info.value.suggested_filename == f"{title}.{ext}"
+    # Without the link's download attribute, the server's Content-Disposition names it the same.
+    page.evaluate("ext => document.getElementById(`export-${ext}`).removeAttribute('download')", ext)
+    with page.expect_download() as info:
+        page.click(f"#export-{ext}")
+    assert info.value.suggested_filename == f"{title}.{ext}"
+    console.assert_clean()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostSite]:
+    """The example host site: logged-in users edit, visitors view (COLLAB_LOGIN_URL set)."""
+    with HostSite(tmp_path_factory.mktemp("host_site_rules")) as srv:
+        yield srv
+
+
+def test_the_list_offers_new_note_only_to_visitors_who_may_create_one(
+    site: HostSite, opener: Opener, console: Console
+) -> None:
+    """A visitor of the example site may look but not create: no *New note*, a *Log in to
+    create* link instead, which comes back to the list logged in, where *New note* works."""
+    page = opener.page(f"{site.url}/whiteboard/", "Visitor", wait=False)
+    page.wait_for_selector("#log-in-to-create")
+    assert page.locator("#new-note").count() == 0
+    assert page.get_by_role("link", name="Log in to create").get_attribute("href") == "/login?next=/whiteboard/"
+    page.get_by_role("link", name="Log in to create").click()
+    page.fill("input[name=username]", "alice")
+    page.fill("input[name=password]", "alice-pw")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{site.url}/whiteboard/")
+    page.get_by_role("button", name="New note").click()
+    page.fill("dialog[open] input", "Made after logging in")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{site.url}/whiteboard/n/*")
+    wait_connected(page)
+    assert page.evaluate("window.collab.sync.role") == "edit"
+    console.assert_clean()
+
+
+def test_a_refused_visitor_is_sent_to_the_configured_login_url(
+    site: HostSite, opener: Opener, console: Console
+) -> None:
+    """COLLAB_LOGIN_URL (the example site's function, with ?next=) reaches the refused screen
+    without any <link rel="login"> in the template."""
+    note = "private-" + uuid.uuid4().hex[:10]
+    page = opener.page(f"{site.url}/whiteboard/n/{note}", "Stranger", wait=False)
+    page.wait_for_selector("#gone:has-text('You cannot open this note')")
+    assert page.locator('link[rel="login"], link[rel="collab-login"]').count() == 0
+    login = page.locator("#gone").get_by_role("link", name="Log in", exact=True)
+    assert login.get_attribute("href") == f"/login?next=/whiteboard/n/{note}"
+    login.click()
+    page.fill("input[name=username]", "bob")
+    page.fill("input[name=password]", "bob-pw")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{site.url}/whiteboard/n/{note}")
+    wait_connected(page)
+    assert page.evaluate("window.collab.sync.role") == "edit"
+    console.assert_clean()
+
+
+def test_the_login_url_key_of_a_standalone_server_reaches_the_refused_screen(
+    tmp_path: Path, opener: Opener, console: Console
+) -> None:
+    env = {"COLLAB_DEFAULT_ROLE": "none", "COLLAB_LOGIN_URL": "/sso/login?from=collab"}
+    with ServerProcess(tmp_path, env=env) as srv:
+        page = opener.page(f"{srv.url}/n/{fresh_note()}", "Eve", wait=False)
+        page.wait_for_selector("#gone:has-text('You cannot open this note')")
+        assert page.get_by_role("link", name="Log in", exact=True).get_attribute("href") == "/sso/login?from=collab"
+        console.assert_clean()
+
+
+def overlap(a: dict[str, float], b: dict[str, float]) -> bool:
+    """Whether two DOMRects (as dicts) intersect."""
+    return a["left"] < b["right"] and b["left"] < a["right"] and a["top"] < b["bottom"] and b["top"] < a["bottom"]
+
+
+def box(page: Any, sel: str) -> dict[str, float]:
+    return dict(page.evaluate("s => document.querySelector(s).getBoundingClientRect().toJSON()", sel))
+
+
+@pytest.mark.parametrize("width", [1121, 1200, 1320, 1440])
+def test_a_long_title_is_cut_short_beside_the_toolbar_never_under_it(
+    server: ServerProcess, opener: Opener, console: Console, width: int
+) -> None:
+    title = ("A very long title about the quarterly plan of the whole team " * 3)[:120]
+    note = requests.post(f"{server.url}/api/notes", json={"title": title}, timeout=10).json()["id"]
+    ctx = opener.new_context("Ada", viewport=(width, 800))
+    page = opener.page(f"{server.url}/n/{note}", ctx=ctx)
+    wait_for(page, "t => document.getElementById('title').textContent === t", title)
+    for other in ("#title", ".title-panel"):
+        assert not overlap(box(page, other), box(page, "#toolbar")), (other, width)
+    assert not overlap(box(page, "#toolbar"), box(page, ".people-panel"))
+    # Cut with an ellipsis; the whole title is the tooltip.
+    assert page.evaluate("getComputedStyle(document.getElementById('title')).textOverflow") == "ellipsis"
+    assert page.evaluate("(e => e.scrollWidth > e.clientWidth)(document.getElementById('title'))")
+    assert title in (page.get_attribute("#title", "title") or "")
     console.assert_clean()

@@ -134,3 +134,29 @@ def test_exports_of_an_empty_and_a_missing_note(server: ServerProcess, note_id: 
     assert img.size[0] <= 400 and img.convert("L").getextrema() == (255, 255)
     assert "<svg" in requests.get(f"{server.url}/api/notes/{created['id']}.svg", timeout=10).text
     assert requests.get(f"{server.url}/api/notes/{note_id}.png", timeout=10).status_code == 404
+
+
+UNICODE_TITLE = "Café — Überblick 日本"
+
+
+@pytest.mark.parametrize("ext", ["svg", "png"])
+def test_exports_download_under_the_notes_title_in_any_script(server: ServerProcess, ext: str) -> None:
+    """RFC 6266: ``attachment`` with an ASCII ``filename`` and the title's own letters in ``filename*``."""
+    from urllib.parse import unquote
+
+    note = requests.post(f"{server.url}/api/notes", json={"title": UNICODE_TITLE}, timeout=10).json()
+    r = requests.get(f"{server.url}/api/notes/{note['id']}.{ext}", timeout=10)
+    assert r.status_code == 200
+    value = r.headers["Content-Disposition"]
+    assert value.isascii()
+    m = re.fullmatch(r'attachment; filename="([ -~]+)"; filename\*=UTF-8\'\'(\S+)', value)
+    assert m, value
+    assert m.group(1) == f"Cafe Uberblick.{ext}"
+    assert unquote(m.group(2), encoding="utf-8", errors="strict") == f"{UNICODE_TITLE}.{ext}"
+    # A plain title needs no filename*; a title of spaces or of nothing ASCII falls back to the id.
+    plain = requests.post(f"{server.url}/api/notes", json={"title": 'Q3 "plan" a/b'}, timeout=10).json()
+    value = requests.get(f"{server.url}/api/notes/{plain['id']}.{ext}", timeout=10).headers["Content-Disposition"]
+    assert value == f'attachment; filename="Q3 plan a b.{ext}"'
+    japanese = requests.post(f"{server.url}/api/notes", json={"title": "日本"}, timeout=10).json()
+    value = requests.get(f"{server.url}/api/notes/{japanese['id']}.{ext}", timeout=10).headers["Content-Disposition"]
+    assert value.startswith(f"attachment; filename=\"{japanese['id']}.{ext}\"; filename*=UTF-8''%E6%97%A5")
