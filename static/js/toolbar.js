@@ -1,7 +1,7 @@
 // The toolbar: tools, colour, width and fill, remembered in localStorage (collab.prefs).
 // With a selection, the style buttons change the selected items (`update`) instead.
 // Tools, colours, widths and fills are radio groups (WAI-ARIA APG: one Tab stop each, arrow
-// keys move and choose).
+// keys move and choose). On a phone what does not fit moves into the *More* menu.
 import { el, radioKeys, syncRadios } from "./ui.js";
 
 export const COLORS = ["#1e1e1e", "#e03131", "#2f9e44", "#1971c2", "#f08c00", "#9c36b5", "#fab005"];
@@ -10,7 +10,12 @@ const COLOR_NAMES = ["Black", "Red", "Green", "Blue", "Orange", "Violet", "Yello
 export const FILLS = [null, "#ffec99", "#b2f2bb", "#a5d8ff", "#ffc9c9", "#e9ecef"];
 const FILL_NAMES = ["No fill", "Yellow fill", "Green fill", "Blue fill", "Red fill", "Grey fill"];
 const WIDTH_NAMES = ["Thin", "Medium", "Thick", "Very thick"];
-const RADIO_GROUPS = ".toolbar .tools, #colors, #widths, #fills";
+const RADIO_GROUPS = ".toolbar .tools, #more-tools, #colors, #widths, #fills";
+/** The phone layout (as in collab.css): the toolbar keeps the PRIMARY tools, the rest moves. */
+const PHONE = "(max-width: 760px)";
+const PRIMARY = ["select", "hand", "pen", "eraser", "rect", "arrow", "text"];
+const MOVED_STYLE = ["#colors", "#widths", "#fills"];
+const MOVED_ACTIONS = ["#image-btn", "#clear", "#history-btn", "#share", "#export-svg", "#export-png", "#help-btn"];
 export const STICKY_FILL = "#ffec99";
 const WIDTHS = { pen: [2, 4, 8, 16], highlighter: [12, 20, 32, 48] };
 const TEXT_SIZES = [14, 20, 28, 40];
@@ -91,6 +96,7 @@ export class Toolbar {
         if ((e.key === "Enter" || e.key === " ") && e.target.closest("button, a[href], input")) e.stopPropagation();
       });
     }
+    this.menu = new MoreMenu(() => this.render());
     this.render();
   }
 
@@ -148,7 +154,75 @@ export class Toolbar {
     }
     for (const b of document.querySelectorAll("#fills button")) b.setAttribute("aria-checked", String((b.dataset.fill || null) === p.fill));
     for (const g of document.querySelectorAll(RADIO_GROUPS)) syncRadios(g);
+    document.getElementById("more-btn").classList.toggle("holds-choice", !!document.querySelector("#more-tools [aria-checked=true]"));
     document.getElementById("stage").dataset.tool = p.tool;
   }
 }
 
+/**
+ * The phone's overflow menu (a non-modal popup, as Excalidraw's "more tools"): the toolbar keeps
+ * the primary tools; the other tools, colours, widths, fills and the note's actions move into it
+ * (the same elements, so every listener stays). It opens from *More* (aria-expanded), closes on
+ * Escape (focus back on *More*), on a tap outside and after a choice.
+ */
+class MoreMenu {
+  constructor(changed) {
+    this.changed = changed;
+    this.button = document.getElementById("more-btn");
+    this.box = document.getElementById("more-menu");
+    this.marks = new Map(); // moved element → the comment that keeps its place
+    this.button.addEventListener("click", () => (this.box.hidden ? this.open() : this.close(true)));
+    this.box.addEventListener("click", (e) => {
+      if (e.target.closest("button, a[href]") && !e.target.closest("[data-by-arrow]")) this.close(false);
+    });
+    this.box.addEventListener("change", () => this.close(false)); // the custom colour was picked
+    document.addEventListener("keydown", (e) => {
+      if (e.key === "Escape" && !this.box.hidden) {
+        e.stopPropagation();
+        this.close(true);
+      }
+    }, true);
+    document.addEventListener("pointerdown", (e) => {
+      if (!this.box.hidden && !this.box.contains(e.target) && !this.button.contains(e.target)) this.close(false);
+    });
+    this.phone = matchMedia(PHONE);
+    this.phone.addEventListener("change", () => this.layout());
+    this.layout();
+  }
+
+  move(node, into) {
+    if (!node || this.marks.has(node)) return;
+    const mark = document.createComment(node.id || node.dataset.tool || "");
+    node.before(mark);
+    this.marks.set(node, mark);
+    into.append(node);
+  }
+
+  layout() {
+    if (this.phone.matches) {
+      for (const b of document.querySelectorAll(".toolbar .tools .tool")) if (!PRIMARY.includes(b.dataset.tool)) this.move(b, document.getElementById("more-tools"));
+      for (const sel of MOVED_STYLE) this.move(document.querySelector(sel), document.getElementById("more-style"));
+      for (const sel of MOVED_ACTIONS) this.move(document.querySelector(sel), document.getElementById("more-actions"));
+    } else {
+      this.close(false);
+      for (const [node, mark] of this.marks) mark.replaceWith(node);
+      this.marks.clear();
+    }
+    this.changed();
+  }
+
+  open() {
+    this.box.hidden = false;
+    this.button.setAttribute("aria-expanded", "true");
+    this.changed(); // the radios in the menu are shown now: their Tab stops
+    const first = this.box.querySelector('[tabindex="0"], button:not([tabindex="-1"]), a[href]');
+    if (first) first.focus();
+  }
+
+  close(refocus) {
+    if (this.box.hidden) return;
+    this.box.hidden = true;
+    this.button.setAttribute("aria-expanded", "false");
+    if (refocus) this.button.focus();
+  }
+}
