@@ -503,7 +503,7 @@ def test_example_is_documented(site: HostSite) -> None:
     doc = (Path(ROOT) / "docs" / "embedding.md").read_text()
     src = EXAMPLE.read_text()
     for line in (
-        'collab = Collab(url_prefix="/whiteboard")',
+        'collab = Collab(url_prefix="/whiteboard", login_url=login_url)',
         "collab.init_app(app, socketio=socketio)",
         "@collab.identify",
         "@collab.authorize",
