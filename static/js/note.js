@@ -165,15 +165,19 @@ const currentTool = () => app.tools[app.toolbar.prefs.tool];
 // -- live extras: drafts and cursors ------------------------------------------------------------------
 let lastDraft = 0;
 let draftTimer = null;
-let draftOf = null;
+let draftOf = null; // {build, gesture}: the latest draft asked for, and the gesture it belongs to
 function sendDraft(build) {
-  draftOf = build;
+  draftOf = { build, gesture: app.gesture };
   if (draftTimer) return;
   const wait = Math.max(0, THROTTLE_MS - (performance.now() - lastDraft));
   draftTimer = setTimeout(() => {
     draftTimer = null;
     lastDraft = performance.now();
-    if (app.gesture && app.gesture.owner && app.gesture.owner.preview && !app.sync.sendDraft(draftOf())) sendDraft(draftOf);
+    // Only while that gesture goes on: a shape ended and a pen stroke begun since must not
+    // build the shape's draft from the pen's gesture.
+    const { build: latest, gesture } = draftOf;
+    if (!gesture || gesture !== app.gesture || !gesture.owner || !gesture.owner.preview) return;
+    if (!app.sync.sendDraft(latest())) sendDraft(latest);
   }, wait);
 }
 

@@ -32,7 +32,7 @@ class Console:
                 self.record(f"{label} console: {msg.text}")
 
         page.on("console", on_console)
-        page.on("pageerror", lambda exc: self.errors.append(f"{label} pageerror: {exc}"))
+        page.on("pageerror", lambda exc: self.errors.append(f"{label} pageerror: {exc.stack or exc}"))
 
     def record(self, text: str) -> None:
         if self.server_down and NETWORK_DOWN.search(text):

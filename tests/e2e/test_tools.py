@@ -300,3 +300,41 @@ def test_on_a_phone_touch_draws_and_two_fingers_zoom(
     assert len(note_state(server, note)["strokes"]) == 1  # the pinch drew nothing
     shot(page, artifacts, "phone")
     console.assert_clean()
+
+
+# One task: the rectangle's gesture (its last draft waits for the throttle), then a pen
+# stroke begun at once, held past that wait. Driven through the tools themselves, as the
+# pointer handlers do, so that the timing is exact.
+SHAPE_THEN_PEN = """
+async () => {
+  const app = window.collab.app;
+  const at = (x, y) => ({ w: [x, y], p: [x, y], shift: false, coalesced: [[x, y]] });
+  window.collab.setTool("rect");
+  const rect = app.tools.rect;
+  rect.down(app, at(150, 120));
+  rect.move(app, at(200, 160));
+  rect.move(app, at(260, 180));
+  rect.up(app, at(260, 180));
+  window.collab.setTool("pen");
+  const pen = app.tools.pen;
+  pen.down(app, at(400, 120));
+  await new Promise((r) => setTimeout(r, 100));
+  pen.move(app, at(440, 140));
+  pen.move(app, at(480, 150));
+  pen.up(app);
+}
+"""
+
+
+def test_a_shape_drawn_just_before_a_pen_stroke_never_sends_its_draft_from_the_pen(
+    server: ServerProcess, opener: Opener, console: Console
+) -> None:
+    """Drafts are throttled: the shape's last one fires later, and must not read the gesture that followed."""
+    note = fresh_note()
+    ada = opener.page(f"{server.url}/n/{note}", "Ada")
+    bob = opener.page(f"{server.url}/n/{note}", "Bob")
+    ada.evaluate(SHAPE_THEN_PEN)
+    wait_connected(ada)
+    assert [s["tool"] for s in note_state(server, note)["strokes"]] == ["rect", "pen"]
+    wait_for(bob, "() => window.collab.shown().size === 2")
+    console.assert_clean()
