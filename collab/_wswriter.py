@@ -16,6 +16,12 @@ switch per recipient. Whatever the kernel does not take at once (a slow
 reader), and every packet while earlier ones wait, goes through the queue as
 before, so order is kept and a slow reader never blocks its room.
 
+A big frame (a join of a big note is megabytes) is written in slices of
+:data:`SLICE` bytes, yielding to the event loop between them. A local reader
+that keeps up lets the kernel take megabytes in one ``send``, which held the
+loop for several milliseconds per join; in slices, everyone else's small
+writes go out between them and a big join delays them by one slice at most.
+
 A connection has a writer task only while something waits in its queue: the
 task starts when a packet is queued and ends when the queue is empty (python-
 engineio keeps one asleep per connection for its whole life: a greenlet, its
@@ -42,12 +48,17 @@ from engineio import exceptions, packet
 #: The most frames joined into one write (bounds the size of one write).
 MAX_FRAMES = 256
 
+#: The most bytes of one ``send`` system call; bigger writes are sliced, the loop runs between slices.
+SLICE = 64 * 1024
+
 #: Set by the patch that installs this writer (:data:`collab._patches.engineio.COALESCING_WRITER`):
 #: whether it is in place, and the stock methods it falls back to.
 active = False
 _stock_handler: Any = None
 _stock_send: Any = None
 _stock_close: Any = None
+#: A frame's bytes: a whole frame, or a view of what is left of one.
+Frame = bytes | memoryview
 _HEAD16 = struct.Struct("!BBH")
 _HEAD64 = struct.Struct("!BBQ")
 
@@ -75,11 +86,11 @@ class _Raw:
 
     __slots__ = ("data",)
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: Frame) -> None:
         self.data = data
 
 
-def frame(pkt: Any) -> bytes:
+def frame(pkt: Any) -> Frame:
     """The WebSocket frame (unmasked, final) carrying an Engine.IO packet; cached on the packet."""
     if type(pkt) is _Raw:
         return pkt.data
@@ -104,7 +115,7 @@ def frame(pkt: Any) -> bytes:
 
 
 #: While writes are held back (:func:`hold`): connection -> frames, in send order.
-_held: dict[Any, list[bytes]] | None = None
+_held: dict[Any, list[Frame]] | None = None
 
 
 def _release() -> None:
@@ -141,7 +152,7 @@ def hold() -> None:
     loop.run_callback(lambda: loop.run_callback(_release))
 
 
-def _write(self: Any, data: bytes, pkt: Any) -> None:
+def _write(self: Any, data: Frame, pkt: Any) -> None:
     """Write ``data`` without waiting; queue what the kernel does not take (``pkt`` if nothing was sent)."""
     direct: _Direct | None = self.__dict__.get("_collab_direct")
     if direct is None:  # the connection ended meanwhile
@@ -151,14 +162,45 @@ def _write(self: Any, data: bytes, pkt: Any) -> None:
         direct.ensure_writer()
         return
     try:
-        sent = direct.sock.send(data, 0, 0.0)  # gevent: timeout 0.0 never waits
+        # gevent: timeout 0.0 never waits. One slice at most: the writer task sends the rest.
+        sent = direct.sock.send(data if len(data) <= SLICE else memoryview(data)[:SLICE], 0, 0.0)
     except BlockingIOError:
         sent = 0
     except OSError:  # a dead socket: the writer meets the error too and ends the connection
         sent = 0
     if sent < len(data):
-        self.queue.put(pkt if sent == 0 and pkt is not None else _Raw(data[sent:]))
+        self.queue.put(pkt if sent == 0 and pkt is not None else _Raw(memoryview(data)[sent:]))
         direct.ensure_writer()
+
+
+def _write_all(write: Any, frames: list[Frame]) -> None:
+    """Write ``frames`` with ``write`` (a blocking ``sendall``): joined, in slices of :data:`SLICE` bytes.
+
+    Small frames are joined into one write; a big one is written slice by slice
+    without copying it, with a pass of the event loop between writes.
+    """
+    if len(frames) == 1 and len(frames[0]) <= SLICE:
+        write(frames[0])
+        return
+    from gevent import sleep  # the writer runs only under collab's gevent server
+
+    batch: list[Frame] = []
+    size = 0
+    for data in frames:
+        if size + len(data) > SLICE and batch:
+            write(b"".join(batch))
+            sleep(0)
+            batch, size = [], 0
+        if len(data) <= SLICE:
+            batch.append(data)
+            size += len(data)
+            continue
+        view = memoryview(data)
+        for i in range(0, len(view), SLICE):
+            write(view[i : i + SLICE])
+            sleep(0)
+    if batch:
+        write(b"".join(batch))
 
 
 def _send(self: Any, pkt: Any) -> None:
@@ -258,7 +300,7 @@ def _coalescing_handler(self: Any, ws: Any) -> Any:
                 if packets:
                     direct.busy = True
                     try:
-                        raw.raw_write(b"".join([frame(p) for p in packets]))
+                        _write_all(raw.raw_write, [frame(p) for p in packets])
                     except (OSError, TypeError, AttributeError):  # a dead socket; raw_write is None once closed
                         while not end and packets:  # drop the rest: nobody waits on the queue forever
                             packets, end = _take(self)

@@ -25,7 +25,7 @@ def queued_bytes(sock: Any) -> int:
     total = 0
     for item in list(getattr(queue, "queue", ())):  # gevent's and the standard library's queues keep a deque
         data = getattr(item, "data", None)
-        if isinstance(data, (str, bytes, bytearray)):
+        if isinstance(data, (str, bytes, bytearray, memoryview)):  # memoryview: the rest of a frame
             total += len(data)
     return total
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 
 import pytest
 from engineio import packet
 from geventwebsocket.websocket import Header
 
-from collab import _wswriter
+from collab import _wswriter, watchdogs
 from collab._wswriter import _Direct, _Raw, _send, frame, hold
 
 
@@ -88,3 +89,64 @@ def test_hold_is_a_no_op_while_the_writer_is_not_installed(monkeypatch: pytest.M
     monkeypatch.setattr(_wswriter, "active", False)
     hold()
     assert _wswriter._held is None
+
+
+class _Queue:
+    """An Engine.IO socket's queue, as far as the direct path uses it."""
+
+    def __init__(self) -> None:
+        self.items: list = []
+        self.queue = self.items  # what watchdogs.queued_bytes reads, as in gevent's queue
+
+    def qsize(self) -> int:
+        return len(self.items)
+
+    def put(self, item: object) -> None:
+        self.items.append(item)
+
+
+def test_a_big_direct_write_sends_one_slice_and_queues_the_rest_without_copying() -> None:
+    kernel = _Kernel()
+    conn = _Conn(kernel)
+    conn.queue = _Queue()
+    started = []
+    conn._collab_direct.start_writer = lambda: started.append(1) or "task"
+    data = bytes(range(256)) * (3 * _wswriter.SLICE // 256 + 7)
+    _wswriter._write(conn, data, None)
+    assert kernel.sends == [data[: _wswriter.SLICE]]
+    (rest,) = conn.queue.items
+    assert isinstance(rest.data, memoryview) and rest.data.obj is data  # a view, not a copy
+    assert bytes(frame(rest)) == data[_wswriter.SLICE :] and started == [1]
+    # The byte bound on a connection's queue counts that rest too.
+    assert watchdogs.queued_bytes(conn) == len(data) - _wswriter.SLICE
+
+
+def test_the_writer_writes_a_big_frame_in_slices_and_lets_others_run_between_them() -> None:
+    """A join of a big note is megabytes: written whole, it kept the loop from everyone else's sends."""
+    gevent = pytest.importorskip("gevent")
+    writes: list[tuple[int, int]] = []  # (bytes written, how often the other task had run by then)
+    ran = [0]
+
+    def other() -> None:
+        while True:
+            ran[0] += 1
+            gevent.sleep(0)
+
+    task = gevent.spawn(other)
+    gevent.sleep(0)
+    big = b"x" * (2 * _wswriter.SLICE + 10)
+    small = [b"a" * 10, b"b" * 20]
+    try:
+        _wswriter._write_all(lambda data: writes.append((len(data), ran[0])), [*small, big, b"c" * 5])
+    finally:
+        task.kill()
+    S = _wswriter.SLICE
+    assert [n for n, _ in writes] == [30, S, S, 10, 5]  # small frames joined, the big one sliced
+    seen = [r for _, r in writes]
+    assert all(b > a for a, b in itertools.pairwise(seen))  # the loop ran between writes
+
+
+def test_a_small_write_is_one_system_call() -> None:
+    writes: list[bytes] = []
+    _wswriter._write_all(writes.append, [b"\x81\x02hi"])
+    assert writes == [b"\x81\x02hi"]
