@@ -33,6 +33,8 @@ class Connection:
     volatile: TokenBucket
     flood: FloodGuard
     joins: TokenBucket
+    #: Bytes of join acks (None: joins are not paced); see NotesNamespace._pace_join.
+    join_bytes: TokenBucket | None = None
     ip: str = ""
     identity: Any = None
     token: str | None = None
@@ -57,6 +59,11 @@ class Connection:
             volatile=TokenBucket(settings.rate_volatile, settings.rate_volatile_burst, now),
             flood=FloodGuard(settings.flood_limit, settings.flood_window),
             joins=TokenBucket(settings.rate_joins, settings.rate_joins_burst, now),
+            join_bytes=(
+                TokenBucket(settings.rate_join_bytes, settings.rate_join_bytes_burst, now)
+                if settings.rate_join_bytes > 0
+                else None
+            ),
             **extra,
         )
 

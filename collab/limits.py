@@ -25,6 +25,18 @@ class TokenBucket:
             return True
         return False
 
+    def owe(self, now: float, cost: float) -> float:
+        """Spend ``cost`` tokens, going into debt if need be; seconds until the debt is paid (0.0: none).
+
+        For work that is done anyway but paced: the caller waits that long.
+        """
+        elapsed = now - self.last
+        if elapsed > 0:
+            self.tokens = min(self.burst, self.tokens + elapsed * self.rate)
+            self.last = now
+        self.tokens -= cost
+        return 0.0 if self.tokens >= 0 or self.rate <= 0 else -self.tokens / self.rate
+
 
 class FloodGuard:
     """Counts refusals in a sliding window; ``flooding`` once they pass ``limit``."""

@@ -42,6 +42,9 @@ class Metrics:
         self.kicked = prom.Counter(
             "collab_disconnects_forced", "Connections dropped by the server, by reason", ["reason"], registry=r
         )
+        self.joins_paced = prom.Counter(
+            "collab_joins_paced", "Join acks held back by COLLAB_RATE_JOIN_BYTES", registry=r
+        )
 
     def count(self, name: str, documentation: str, total: Callable[[], float]) -> None:
         """Export ``total()``, a running total kept elsewhere, as the counter ``name``."""

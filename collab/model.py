@@ -83,3 +83,5 @@ class JoinState:
     reset: bool = False
     #: True when this join created the note.
     created: bool = False
+    #: Characters of stored JSON the items or ops take: about the bytes the join's ack will carry.
+    size: int = 0

@@ -50,6 +50,8 @@ log = logging.getLogger("collab.socket")
 
 #: An address may join this many times as often as one connection (a whole office behind one NAT).
 JOINS_PER_ADDRESS = 20
+#: ...and be sent this many times the join bytes of one connection.
+JOIN_BYTES_PER_ADDRESS = 4
 #: Refusals of one connection per flood window logged at info (the rest at debug).
 LOGGED_REFUSALS = 10
 
@@ -107,6 +109,7 @@ class NotesNamespace(flask_socketio.Namespace):
         self.per_ip: dict[str, int] = {}
         #: joins allowed per client address (all its connections together)
         self.ip_joins: dict[str, TokenBucket] = {}
+        self.ip_join_bytes: dict[str, TokenBucket] = {}
         self._watchdog: Any = None
         self._presence_loop: Any = None
         self._fanout: Fanout | None = None
@@ -230,6 +233,7 @@ class NotesNamespace(flask_socketio.Namespace):
         else:
             self.per_ip.pop(conn.ip, None)
             self.ip_joins.pop(conn.ip, None)
+            self.ip_join_bytes.pop(conn.ip, None)
         for note in list(conn.notes):
             self._announce_leave(note, conn)
         log.info("disconnect sid=%s reason=%s", sid, reason)
@@ -464,7 +468,34 @@ class NotesNamespace(flask_socketio.Namespace):
             logs.log_join(conn.sid, note, role, since=plan.since, seq=st.note.seq,
                           strokes=len(strokes) if strokes is not None else None,
                           ops=len(st.ops) if st.ops is not None else None)  # fmt: skip
+        self._pace_join(conn, st.size)
         return ack
+
+    def _pace_join(self, conn: Connection, size: int) -> None:
+        """Hold a join's ack until the connection's (and its address's) join bytes allow it.
+
+        A join sends the whole note: a client that joins a big note back to back
+        would spend the server's time on its megabytes, and everyone's fan-out
+        would wait. Joins past ``COLLAB_RATE_JOIN_BYTES_BURST`` come at most at
+        ``COLLAB_RATE_JOIN_BYTES`` per second: the ack just comes later (the
+        client is in the room meanwhile and gets the note's ops, as on any join).
+        Only this connection's later events wait behind it; a first join of any
+        note within the burst is never held.
+        """
+        bucket = conn.join_bytes
+        if bucket is None or size <= 0:
+            return
+        now = time.monotonic()
+        by_ip = self.ip_join_bytes.get(conn.ip)
+        if by_ip is None:
+            k = JOIN_BYTES_PER_ADDRESS
+            by_ip = self.ip_join_bytes[conn.ip] = TokenBucket(bucket.rate * k, bucket.burst * k, now)
+        wait = max(bucket.owe(now, size), by_ip.owe(now, size))
+        if wait > 0:
+            if self.metrics is not None:
+                self.metrics.joins_paced.inc()
+            log.info("join of %d bytes paced by %.2f s: sid=%s", size, wait, conn.sid)
+            self.runtime.sleep(wait)
 
     def _check_reading(self, conn: Connection) -> None:
         """A join sends the whole note: first drop a connection that does not read what it was sent."""

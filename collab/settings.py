@@ -23,6 +23,9 @@ class RealtimeSettings:
     rate_volatile_burst: float
     rate_joins: float
     rate_joins_burst: float
+    #: Bytes of join acks per second per connection (0: unpaced), and the burst.
+    rate_join_bytes: float
+    rate_join_bytes_burst: float
     flood_limit: int
     flood_window: float
     max_connections_per_ip: int
@@ -47,6 +50,8 @@ class RealtimeSettings:
             rate_volatile_burst=float(config["COLLAB_RATE_VOLATILE_BURST"]),
             rate_joins=float(config["COLLAB_RATE_JOINS"]),
             rate_joins_burst=float(config["COLLAB_RATE_JOINS_BURST"]),
+            rate_join_bytes=float(config["COLLAB_RATE_JOIN_BYTES"] or 0),
+            rate_join_bytes_burst=float(config["COLLAB_RATE_JOIN_BYTES_BURST"] or 0),
             flood_limit=int(config["COLLAB_FLOOD_LIMIT"]),
             flood_window=float(config["COLLAB_FLOOD_WINDOW"]),
             max_connections_per_ip=int(config["COLLAB_MAX_CONNECTIONS_PER_IP"] or 0),

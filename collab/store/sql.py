@@ -712,38 +712,47 @@ class SQLStore(Store):
                 return None
             info = _note_info(row)
             if since is not None and since <= info.seq and since + 1 >= info.log_start:
-                return JoinState(info, None, self._ops_between(conn, note_id, since, None, encoded))
-            items = self._encoded_state(conn, info) if encoded and _Fragment is not None else None
-            if items is None:
-                items = self._live_items(conn, note_id, encoded)
-            return JoinState(info, items, None, reset=since is not None)
+                texts = self._log_texts(conn, note_id, since, None)
+                return JoinState(info, None, [_encoded(t, encoded) for t in texts], size=sum(map(len, texts)))
+            if encoded and _Fragment is not None:
+                text = self._encoded_state(conn, info)
+                return JoinState(info, _Fragment(text), None, reset=since is not None, size=len(text))
+            texts = self._live_texts(conn, note_id)
+            items = [_encoded(t, encoded) for t in texts]
+            return JoinState(info, items, None, reset=since is not None, size=sum(map(len, texts)))
 
-    def _encoded_state(self, conn: Connection, info: NoteInfo) -> Any:
-        """The note's items as one JSON array (an ``orjson.Fragment``), reused while its seq stays the same.
+    def _encoded_state(self, conn: Connection, info: NoteInfo) -> str:
+        """The note's items as one JSON array, reused while its seq stays the same.
 
         The note's epoch and seq name its state exactly (every change is an op),
         so back-to-back joins of a big note read and join its rows once.
         """
         key = (info.id, info.epoch, info.seq)
-        text = self._joins.get(key)
+        text: str | None = self._joins.get(key)
         if text is None:
-            i = items_t.c
-            rows = conn.execute(select(i.data).where(i.note_id == info.id, i.alive.is_(True)).order_by(i.seq))
-            text = "[" + ",".join(r.data for r in rows) + "]"
+            text = "[" + ",".join(self._live_texts(conn, info.id)) + "]"
             self._joins.put(key, text)
-        return _Fragment(text)
+        return text
 
-    def _live_items(self, conn: Connection, note_id: str, encoded: bool = False) -> list[Any]:
+    def _live_texts(self, conn: Connection, note_id: str) -> list[str]:
+        """The stored JSON of the note's live items, in layer order."""
         i = items_t.c
         rows = conn.execute(select(i.data).where(i.note_id == note_id, i.alive.is_(True)).order_by(i.seq))
-        return [_encoded(r.data, encoded) for r in rows]
+        return [r.data for r in rows]
 
-    def _ops_between(self, conn: Connection, note_id: str, since: int, upto: int | None, encoded: bool) -> list[Any]:
+    def _live_items(self, conn: Connection, note_id: str, encoded: bool = False) -> list[Any]:
+        return [_encoded(t, encoded) for t in self._live_texts(conn, note_id)]
+
+    def _log_texts(self, conn: Connection, note_id: str, since: int, upto: int | None) -> list[str]:
+        """The stored JSON of the ops after ``since`` (up to ``upto``), in seq order."""
         o = log_t.c
         query = select(o.data).where(o.note_id == note_id, o.seq > since)
         if upto is not None:
             query = query.where(o.seq <= upto)
-        return [_encoded(r.data, encoded) for r in conn.execute(query.order_by(o.seq))]
+        return [r.data for r in conn.execute(query.order_by(o.seq))]
+
+    def _ops_between(self, conn: Connection, note_id: str, since: int, upto: int | None, encoded: bool) -> list[Any]:
+        return [_encoded(t, encoded) for t in self._log_texts(conn, note_id, since, upto)]
 
     def get(self, note_id: str) -> NoteInfo | None:
         with self._guard(), self._read() as conn:

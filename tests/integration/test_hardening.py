@@ -163,6 +163,44 @@ def test_joins_are_rate_limited_and_a_flood_of_refusals_drops_the_sender(tmp_pat
             neighbour.close()
 
 
+def test_joins_of_a_big_note_back_to_back_are_paced_by_bytes_and_never_refused(tmp_path: Path) -> None:
+    env = {"COLLAB_RATE_JOIN_BYTES": "1000000", "COLLAB_RATE_JOIN_BYTES_BURST": "1500000"}
+    with ServerProcess(tmp_path, env=env) as srv:
+        fill(srv, "big", 1000)  # a join ack of ~0.5 MB
+        joiner, neighbour = Peer(srv.url), Peer(srv.url)
+        try:
+            assert neighbour.call("join", {"note": "calm"})["ok"]
+            t0 = time.monotonic()
+            sizes = []
+            for _ in range(8):
+                ack = joiner.call("join", {"note": "big"}, timeout=60)
+                assert ack["ok"] and len(ack["strokes"]) == 1000  # held back, never refused
+                sizes.append(len(json.dumps(ack["strokes"], separators=(",", ":"))))
+                assert neighbour.call("stroke", stroke("calm", f"s{len(sizes)}"))["ok"]  # served meanwhile
+            took = time.monotonic() - t0
+            # Past the 1.5 MB burst the acks come at 1 MB/s: the policy's floor, not a speed figure.
+            floor = (sum(sizes) - 1_500_000) / 1_000_000
+            assert floor > 1 and took >= 0.9 * floor, (took, floor)
+            paced = requests.get(f"{srv.url}/metrics", timeout=5).text
+            assert "collab_joins_paced_total " in paced and "collab_joins_paced_total 0.0" not in paced
+        finally:
+            joiner.close()
+            neighbour.close()
+
+
+def test_a_first_join_of_a_big_note_is_never_held(tmp_path: Path) -> None:
+    with ServerProcess(tmp_path) as srv:  # the defaults: a 64 MB burst
+        fill(srv, "big", 1000)
+        peers = [Peer(srv.url) for _ in range(3)]
+        try:
+            for p in peers:
+                assert p.call("join", {"note": "big"})["ok"]
+            assert "collab_joins_paced_total 0.0" in requests.get(f"{srv.url}/metrics", timeout=5).text
+        finally:
+            for p in peers:
+                p.close()
+
+
 def test_a_host_not_in_allowed_hosts_is_refused_for_requests_and_sockets(tmp_path: Path) -> None:
     with ServerProcess(tmp_path, env={"COLLAB_ALLOWED_HOSTS": "127.0.0.1, .example.test"}) as srv:
         assert requests.get(f"{srv.url}/api/notes", timeout=5).status_code == 200
