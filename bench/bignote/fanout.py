@@ -6,6 +6,10 @@ strokes/s of 32 points, on notes of its own. In the runs *with*, a
 window (it starts at the generator's ``measure_start`` and stops at ``measure_end``).
 Runs alternate without/with, then with/without (ABBA), so a drift of the shared
 machine's speed falls on both.
+
+The server paces joins by their bytes (``COLLAB_RATE_JOIN_BYTES``, on by default), so
+the joiner's acks come at that rate once its burst is spent; ``COLLAB_RATE_JOIN_BYTES=0``
+in the environment measures joins as fast as the server can send them.
 """
 
 from __future__ import annotations

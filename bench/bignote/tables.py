@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 from typing import Any
 
@@ -73,7 +74,22 @@ def fanout(records: list[dict[str, Any]], big: int) -> list[str]:
     if False in agg and True in agg and agg[False].get("p99"):
         ratio = agg[True]["p99"] / agg[False]["p99"]
         out += [f"- fan-out p99 with the joiner ÷ without: **{ratio:.2f}x** (medians of the runs above)", ""]
+    out += [f"- {join_pacing()}", ""]
     return out
+
+
+def join_pacing() -> str:
+    """How the server paced the joiner: ``COLLAB_RATE_JOIN_BYTES`` from the environment, or collab's default."""
+    from collab.config import DEFAULTS
+
+    rate = os.environ.get("COLLAB_RATE_JOIN_BYTES", str(DEFAULTS["COLLAB_RATE_JOIN_BYTES"]))
+    burst = os.environ.get("COLLAB_RATE_JOIN_BYTES_BURST", str(DEFAULTS["COLLAB_RATE_JOIN_BYTES_BURST"]))
+    if float(rate or 0) <= 0:
+        return "joins not paced (`COLLAB_RATE_JOIN_BYTES=0`)"
+    return (
+        f"joins paced by the server: `COLLAB_RATE_JOIN_BYTES={rate}` past a burst of {burst} "
+        "(run with `COLLAB_RATE_JOIN_BYTES=0` for unpaced joins)"
+    )
 
 
 def exports(rows: list[dict[str, Any]]) -> list[str]:
