@@ -142,6 +142,7 @@ def patch_for(mode: str) -> None:
         from gevent import monkey
 
         monkey.patch_all()
+        prefer_psycopg_c_wait()
     elif mode == "eventlet":
         import warnings
 
@@ -150,6 +151,41 @@ def patch_for(mode: str) -> None:
             import eventlet
 
         eventlet.monkey_patch()
+
+
+def prefer_psycopg_c_wait(environ: Any = os.environ) -> bool:
+    """Under gevent, let psycopg wait for PostgreSQL with its C function; whether it was chosen.
+
+    Seeing ``select`` monkey-patched, psycopg waits through gevent's ``poll``,
+    so that a query made from a greenlet yields to the loop. collab's own server
+    makes every store call in the hub's thread pool (real threads), where that
+    only adds work: each wait sets up watchers on the thread's own hub. The C
+    wait blocks the calling thread alone. Chosen through psycopg's documented
+    ``PSYCOPG_WAIT_FUNC`` (3.2 and later, with its C implementation installed),
+    before psycopg is imported, by collab's own server only (a host's greenlets may
+    query PostgreSQL themselves); an explicit ``PSYCOPG_WAIT_FUNC`` is kept.
+    """
+    import importlib.util
+    from importlib import metadata
+
+    if "PSYCOPG_WAIT_FUNC" in environ or "psycopg" in sys.modules:
+        return False
+    try:
+        release = metadata.version("psycopg")
+        major, minor = (int(part) for part in release.split(".")[:2])
+    except (metadata.PackageNotFoundError, ValueError):
+        return False
+
+    def c_implementation(name: str) -> bool:  # psycopg loads its C part only at its own version
+        try:
+            return importlib.util.find_spec(name.replace("-", "_")) is not None and metadata.version(name) == release
+        except metadata.PackageNotFoundError:
+            return False
+
+    if (major, minor) < (3, 2) or not (c_implementation("psycopg-c") or c_implementation("psycopg-binary")):
+        return False
+    environ["PSYCOPG_WAIT_FUNC"] = "wait_c"
+    return True
 
 
 def _one_line(exc: BaseException) -> str:
@@ -316,6 +352,7 @@ def wsgi_app() -> Any:
 
             if not monkey.is_module_patched("socket"):
                 monkey.patch_all()
+            prefer_psycopg_c_wait()
         if not logging.getLogger().handlers:
             from .logs import setup
 
