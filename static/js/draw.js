@@ -73,8 +73,27 @@ export function setImageSource(fn) {
 
 const norm = (a, b) => [Math.min(a[0], b[0]), Math.min(a[1], b[1]), Math.max(a[0], b[0]), Math.max(a[1], b[1])];
 
-/** Draw one item in world coordinates. */
-export function drawStroke(ctx, s) {
+/**
+ * The smoothed path of a pen or highlighter stroke's points, made once per points array:
+ * items are never changed in place (replica.js), so an item's points array is its path's
+ * identity, shared by the new objects an ack, an update of its colour or a view make.
+ */
+const paths = new WeakMap();
+export function strokePath(pts) {
+  let p = paths.get(pts);
+  if (!p) {
+    p = new Path2D();
+    tracePath(p, pts);
+    paths.set(pts, p);
+  }
+  return p;
+}
+
+/**
+ * Draw one item in world coordinates. `cached`: take a pen stroke's path from the cache
+ * (items on the board; not the item in progress, whose points change every frame).
+ */
+export function drawStroke(ctx, s, cached = false) {
   const pts = s.points;
   if (!pts || !pts.length) return;
   const tool = s.tool || "pen";
@@ -88,6 +107,10 @@ export function drawStroke(ctx, s) {
       ctx.beginPath();
       ctx.arc(pts[0][0], pts[0][1], w / 2, 0, Math.PI * 2);
       ctx.fill();
+    } else if (cached) {
+      ctx.strokeStyle = s.color;
+      ctx.lineWidth = w;
+      ctx.stroke(strokePath(pts));
     } else {
       ctx.strokeStyle = s.color;
       ctx.lineWidth = w;
