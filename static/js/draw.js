@@ -226,7 +226,10 @@ function extent(pts, h) {
   let y0 = Infinity;
   let x1 = -Infinity;
   let y1 = -Infinity;
-  for (const [x, y] of pts) {
+  // An indexed loop: the boxes of a whole note are made when it opens, before the JIT has warmed up.
+  for (let i = 0; i < pts.length; i++) {
+    const x = pts[i][0];
+    const y = pts[i][1];
     if (x < x0) x0 = x;
     if (y < y0) y0 = y;
     if (x > x1) x1 = x;
