@@ -22,9 +22,9 @@ export function tracePath(ctx, pts) {
   const n = pts.length;
   ctx.moveTo(pts[0][0], pts[0][1]);
   for (let i = 1; i < n - 1; i++) {
-    const [cx, cy] = pts[i];
-    const [nx, ny] = pts[i + 1];
-    ctx.quadraticCurveTo(cx, cy, (cx + nx) / 2, (cy + ny) / 2);
+    const c = pts[i]; // indexed, not destructured: a whole note's paths are made as it opens, JIT cold
+    const d = pts[i + 1];
+    ctx.quadraticCurveTo(c[0], c[1], (c[0] + d[0]) / 2, (c[1] + d[1]) / 2);
   }
   if (n >= 2) ctx.lineTo(pts[n - 1][0], pts[n - 1][1]);
 }

@@ -76,7 +76,8 @@ export class Renderer {
       c.width = Math.max(1, Math.round(W * this.dpr));
       c.height = Math.max(1, Math.round(H * this.dpr));
     }
-    this.liveBlank = true; // a resize clears a canvas
+    this.drawn = null; // setting a canvas's size clears it, even to the size it had
+    this.liveBlank = true;
     this.sceneDirty = this.liveDirty = true;
     this.schedule();
   }
