@@ -31,9 +31,11 @@ export class Camera {
     this.onChange?.();
   }
 
+  /** Pan by (dx, dy) screen pixels, rounded to whole device pixels (a pan then moves the board's pixels). */
   panBy(dx, dy) {
-    this.tx += dx;
-    this.ty += dy;
+    const k = window.devicePixelRatio || 1;
+    this.tx += Math.round(dx * k) / k;
+    this.ty += Math.round(dy * k) / k;
     this.changed();
   }
 

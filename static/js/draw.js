@@ -22,9 +22,9 @@ export function tracePath(ctx, pts) {
   const n = pts.length;
   ctx.moveTo(pts[0][0], pts[0][1]);
   for (let i = 1; i < n - 1; i++) {
-    const [cx, cy] = pts[i];
-    const [nx, ny] = pts[i + 1];
-    ctx.quadraticCurveTo(cx, cy, (cx + nx) / 2, (cy + ny) / 2);
+    const c = pts[i]; // indexed, not destructured: a whole note's paths are made as it opens, JIT cold
+    const d = pts[i + 1];
+    ctx.quadraticCurveTo(c[0], c[1], (c[0] + d[0]) / 2, (c[1] + d[1]) / 2);
   }
   if (n >= 2) ctx.lineTo(pts[n - 1][0], pts[n - 1][1]);
 }
@@ -73,8 +73,27 @@ export function setImageSource(fn) {
 
 const norm = (a, b) => [Math.min(a[0], b[0]), Math.min(a[1], b[1]), Math.max(a[0], b[0]), Math.max(a[1], b[1])];
 
-/** Draw one item in world coordinates. */
-export function drawStroke(ctx, s) {
+/**
+ * The smoothed path of a pen or highlighter stroke's points, made once per points array:
+ * items are never changed in place (replica.js), so an item's points array is its path's
+ * identity, shared by the new objects an ack, an update of its colour or a view make.
+ */
+const paths = new WeakMap();
+export function strokePath(pts) {
+  let p = paths.get(pts);
+  if (!p) {
+    p = new Path2D();
+    tracePath(p, pts);
+    paths.set(pts, p);
+  }
+  return p;
+}
+
+/**
+ * Draw one item in world coordinates. `cached`: take a pen stroke's path from the cache
+ * (items on the board; not the item in progress, whose points change every frame).
+ */
+export function drawStroke(ctx, s, cached = false) {
   const pts = s.points;
   if (!pts || !pts.length) return;
   const tool = s.tool || "pen";
@@ -88,6 +107,10 @@ export function drawStroke(ctx, s) {
       ctx.beginPath();
       ctx.arc(pts[0][0], pts[0][1], w / 2, 0, Math.PI * 2);
       ctx.fill();
+    } else if (cached) {
+      ctx.strokeStyle = s.color;
+      ctx.lineWidth = w;
+      ctx.stroke(strokePath(pts));
     } else {
       ctx.strokeStyle = s.color;
       ctx.lineWidth = w;
@@ -203,7 +226,10 @@ function extent(pts, h) {
   let y0 = Infinity;
   let x1 = -Infinity;
   let y1 = -Infinity;
-  for (const [x, y] of pts) {
+  // An indexed loop: the boxes of a whole note are made when it opens, before the JIT has warmed up.
+  for (let i = 0; i < pts.length; i++) {
+    const x = pts[i][0];
+    const y = pts[i][1];
     if (x < x0) x0 = x;
     if (y < y0) y0 = y;
     if (x > x1) x1 = x;

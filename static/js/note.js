@@ -92,15 +92,6 @@ app.camera = new Camera(() => {
   sendCursorSoon(null, false);
 });
 app.renderer = new Renderer(app, $("#board"), $("#live"));
-{
-  // The selection's box and its corner handles (several items) go over #live after the
-  // renderer's own pass, which draws one item's point handles.
-  const renderLive = app.renderer.renderLive.bind(app.renderer);
-  app.renderer.renderLive = () => {
-    renderLive();
-    app.selection.drawFrame(app.renderer);
-  };
-}
 app.images = new Images(app, { cfg, note: NOTE, token: SHARE });
 app.clipboard = new Clipboard(app, { cfg, note: NOTE, token: SHARE });
 app.selection = new Selection(app);
@@ -606,8 +597,7 @@ $("#history-btn").addEventListener("click", () => {
 addEventListener("resize", resize);
 resize();
 matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => {
-  app.renderer.drawn = null; // the paper and grid colours changed: redraw everything
-  app.sceneChanged();
+  app.renderer.invalidate(); // the paper and grid colours changed: redraw everything
 });
 stage.focus({ preventScroll: true });
 

@@ -1,26 +1,54 @@
-// The two canvases. `#board`: the committed and pending items over a dot grid, redrawn
-// when the items or the view change — only the new items when the view is the same and
-// the items before them are unchanged (someone drawing adds on top: O(1), not O(n));
-// a pan by whole device pixels with the same items moves the board's pixels and draws
-// only the strips it uncovers. `#live`: what moves — my item in progress, others'
-// drafts, the selection, the eraser, laser trails — redrawn every frame while something does.
+// The two canvases. `#board` (opaque): the committed and pending items over a dot grid.
+// It is a cache: it keeps what it shows (`drawn`: the camera and the items, in order) and
+// a frame brings it up to date with the least drawing:
+// - the same camera: items added on top are drawn on top (someone drawing: O(1) drawing);
+//   items removed, changed, moved or re-layered are redrawn inside their boxes only
+//   (clipped to whole device pixels: the grid and every item crossing the boxes, in
+//   order), so on a big board an erase, an undo or an update costs what it covers;
+// - a pan by whole device pixels: the board's pixels are moved and only the uncovered
+//   strips are drawn (then the changed items' boxes, as above);
+// - anything else (a zoom, a resize, an item being moved, resized, erased or edited):
+//   everything is redrawn.
+// Each of these paints exactly the pixels a full redraw would. Pen strokes' paths are
+// made once (draw.js), the paper and grid colours read once per full redraw.
+// `#live`: what moves — my item in progress, others' drafts, the selection, the eraser,
+// laser trails — redrawn every frame while something does, and left alone while it is
+// blank and nothing is to be shown.
 import { drawStroke, strokeBox } from "./draw.js";
+
+/** Redraw the changed items' boxes instead of everything while they cover less than this share of the board. */
+const PARTIAL_MAX_AREA = 0.5;
+/** Boards with fewer items are redrawn whole instead (a few milliseconds: the boxes pay off on big boards). */
+const PARTIAL_MIN_ITEMS = 100;
+/** More boxes than this are merged into one. */
+const MAX_RECTS = 16;
+/** Antialiased edges (and round caps) reach a little past an item's box: device pixels. */
+const AA_PAD = 2;
 
 export class Renderer {
   constructor(app, board, live) {
     this.app = app;
     this.board = board;
     this.live = live;
-    this.bctx = board.getContext("2d");
+    // The board is always painted whole (paper first): an opaque canvas is cheaper to compose.
+    this.bctx = board.getContext("2d", { alpha: false });
     this.lctx = live.getContext("2d");
     this.dpr = 1;
     this.sceneDirty = true;
     this.liveDirty = true;
     this.queued = false;
-    this.stats = { frames: 0, full: 0, incremental: 0, shifted: 0, items: 0, ms: 0 };
+    /**
+     * frames: board renders; full / incremental (items on top) / partial (boxes redrawn) /
+     * shifted (pans) of them; items: drawn by the last one; painted: items the board shows;
+     * ms: total time in renderScene(); live: #live redraws.
+     */
+    this.stats = { frames: 0, full: 0, incremental: 0, partial: 0, shifted: 0, items: 0, painted: 0, ms: 0, live: 0 };
     this.scratch = document.createElement("canvas");
-    /** What #board shows: the camera, and per drawn item its signature (see sig()). */
+    /** What #board shows: the camera, and the items drawn (objects, signatures, points), in order. */
     this.drawn = null;
+    /** The paper and grid colours (read from the CSS at each full redraw). */
+    this.colors = null;
+    this.liveBlank = true;
   }
 
   /** An item as drawn: a new object for the same content has the same signature. */
@@ -28,21 +56,12 @@ export class Renderer {
     return `${it.id}|${it.tool}|${it.color}|${it.width}|${it.fill}|${it.size}|${it.text}|${it.file}`;
   }
 
-  /** Whether #board can be brought up to date by drawing `list`'s tail only. */
-  appendable(list, camKey) {
-    const d = this.drawn;
-    if (!d || d.camKey !== camKey) return false;
-    return this.sameHead(list);
-  }
-
-  /** Whether `list` begins with the items #board shows, unchanged. */
-  sameHead(list) {
-    const d = this.drawn;
-    if (!d || list.length < d.sigs.length) return false;
-    for (let i = 0; i < d.sigs.length; i++) {
-      if (d.points[i] !== list[i].points || d.sigs[i] !== Renderer.sig(list[i])) return false;
-    }
-    return true;
+  /** Forget what the board shows (the theme changed, a picture loaded): the next frame redraws it all. */
+  invalidate() {
+    this.drawn = null;
+    this.colors = null;
+    this.sceneDirty = true;
+    this.schedule();
   }
 
   schedule() {
@@ -57,6 +76,8 @@ export class Renderer {
       c.width = Math.max(1, Math.round(W * this.dpr));
       c.height = Math.max(1, Math.round(H * this.dpr));
     }
+    this.drawn = null; // setting a canvas's size clears it, even to the size it had
+    this.liveBlank = true;
     this.sceneDirty = this.liveDirty = true;
     this.schedule();
   }
@@ -66,18 +87,125 @@ export class Renderer {
     ctx.setTransform(this.dpr * cam.z, 0, 0, this.dpr * cam.z, this.dpr * cam.tx, this.dpr * cam.ty);
   }
 
-  grid(ctx) {
+  readColors() {
+    const css = getComputedStyle(document.body);
+    this.colors = {
+      paper: css.getPropertyValue("--paper").trim() || "#ffffff",
+      grid: css.getPropertyValue("--grid").trim() || "#dde1e7",
+    };
+  }
+
+  /** Paper and dots over the device-pixel rectangle [x, y, w, h] (the whole board by default). */
+  background(ctx, r = [0, 0, this.board.width, this.board.height]) {
     const cam = this.app.camera;
     const dpr = this.dpr;
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.fillStyle = this.colors.paper;
+    ctx.fillRect(r[0], r[1], r[2], r[3]);
     let step = 24 * cam.z;
     while (step < 12) step *= 2;
-    const ox = ((cam.tx % step) + step) % step;
-    const oy = ((cam.ty % step) + step) % step;
-    ctx.fillStyle = getComputedStyle(document.body).getPropertyValue("--grid").trim() || "#dde1e7";
+    ctx.fillStyle = this.colors.grid;
     const size = Math.max(1, Math.round(dpr * 1.5));
-    for (let x = ox; x < cam.W; x += step) {
-      for (let y = oy; y < cam.H; y += step) ctx.fillRect(Math.round(x * dpr), Math.round(y * dpr), size, size);
+    // The dots j of the screen, at tx + j × step (in device pixels, rounded), that reach into r:
+    // each one computed from its own j, so a pan by whole pixels finds them where they moved to,
+    // and the ones cut by an edge are drawn too.
+    const first = (a, t) => Math.floor(((a - size) / dpr - t) / step) - 1;
+    const last = (b, t) => Math.ceil((b / dpr - t) / step) + 1;
+    const i1 = last(r[0] + r[2], cam.tx);
+    const j0 = first(r[1], cam.ty);
+    const j1 = last(r[1] + r[3], cam.ty);
+    for (let i = first(r[0], cam.tx); i <= i1; i++) {
+      const x = Math.round((cam.tx + i * step) * dpr);
+      for (let j = j0; j <= j1; j++) ctx.fillRect(x, Math.round((cam.ty + j * step) * dpr), size, size);
     }
+  }
+
+  /** The world box of a device-pixel rectangle, padded for antialiasing. */
+  worldRect([x, y, w, h]) {
+    const cam = this.app.camera;
+    const [x0, y0] = cam.toWorld(x / this.dpr, y / this.dpr);
+    const [x1, y1] = cam.toWorld((x + w) / this.dpr, (y + h) / this.dpr);
+    const pad = AA_PAD / this.dpr / cam.z;
+    return [x0 - pad, y0 - pad, x1 + pad, y1 + pad];
+  }
+
+  /** The device-pixel rectangle (whole pixels, padded, clamped to the board) of a world box, or null off the board. */
+  deviceRect(b) {
+    const cam = this.app.camera;
+    const k = this.dpr * cam.z;
+    const x0 = Math.max(0, Math.floor(b[0] * k + this.dpr * cam.tx) - AA_PAD);
+    const y0 = Math.max(0, Math.floor(b[1] * k + this.dpr * cam.ty) - AA_PAD);
+    const x1 = Math.min(this.board.width, Math.ceil(b[2] * k + this.dpr * cam.tx) + AA_PAD);
+    const y1 = Math.min(this.board.height, Math.ceil(b[3] * k + this.dpr * cam.ty) + AA_PAD);
+    return x1 > x0 && y1 > y0 ? [x0, y0, x1 - x0, y1 - y0] : null;
+  }
+
+  /** Redraw the device-pixel rectangles `rects` of the board: background, then every item crossing them, in order. */
+  redrawRects(list, rects) {
+    const ctx = this.bctx;
+    ctx.save();
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.beginPath();
+    for (const r of rects) ctx.rect(...r);
+    ctx.clip();
+    for (const r of rects) this.background(ctx, r);
+    this.setWorld(ctx);
+    const world = rects.map((r) => this.worldRect(r));
+    let n = 0;
+    for (const it of list) {
+      const b = strokeBox(it);
+      for (const r of world) {
+        if (!(b[2] < r[0] || b[0] > r[2] || b[3] < r[1] || b[1] > r[3])) {
+          drawStroke(ctx, it, true);
+          n++;
+          break;
+        }
+      }
+    }
+    ctx.restore();
+    return n;
+  }
+
+  /**
+   * What changed between the items the board shows and `list`: null when only items
+   * were added on top (`from`: the first new one), else the world boxes to redraw.
+   */
+  diff(list) {
+    const d = this.drawn;
+    const old = d.items;
+    // The common cases first: nothing changed, or items added on top.
+    let i = 0;
+    const m = Math.min(old.length, list.length);
+    while (i < m && (list[i] === old[i] || (list[i].points === d.points[i] && Renderer.sig(list[i]) === d.sigs[i]))) i++;
+    if (i === old.length) return { from: i, boxes: null };
+    // Something below the top changed: the boxes of what went, came, changed or moved in the layers.
+    const boxes = [];
+    let last = -1; // the drawn index of the last unchanged item: unchanged items must keep their order
+    const kept = new Set();
+    for (let j = 0; j < list.length; j++) {
+      const it = list[j];
+      const k = j < i ? j : d.index.get(it.id);
+      const same = k !== undefined && (it === old[k] || (it.points === d.points[k] && Renderer.sig(it) === d.sigs[k]));
+      if (same && k > last) {
+        last = k;
+        kept.add(k);
+      } else {
+        boxes.push(strokeBox(it));
+      }
+    }
+    for (let k = 0; k < old.length; k++) if (!kept.has(k)) boxes.push(strokeBox(old[k]));
+    return { from: null, boxes };
+  }
+
+  /** Remember what the board shows now. */
+  remember(list, camKey) {
+    const cam = this.app.camera;
+    const index = new Map();
+    list.forEach((it, k) => index.set(it.id, k));
+    this.drawn = {
+      camKey, tx: cam.tx, ty: cam.ty, z: cam.z, dpr: this.dpr, w: this.board.width, h: this.board.height,
+      items: list, sigs: list.map(Renderer.sig), points: list.map((it) => it.points), index,
+    };
   }
 
   renderScene() {
@@ -89,47 +217,45 @@ export class Renderer {
     const resize = app.gesture && app.gesture.kind === "resize" ? app.gesture : null;
     const faded = app.tools.eraser.hidden(app);
     const list = [...app.items().values()];
-    // Anything drawn differently from plain (moving, resizing, fading, being edited) means a full redraw.
-    const special = dx || dy || resize || (faded && faded.size) || app.editingId;
-    const camKey = special ? null : `${cam.tx}|${cam.ty}|${cam.z}|${this.dpr}|${this.board.width}|${this.board.height}`;
-    let from = 0;
-    const d = this.drawn;
     const bw = this.board.width;
     const bh = this.board.height;
-    const sx = d ? (cam.tx - d.tx) * this.dpr : NaN;
-    const sy = d ? (cam.ty - d.ty) * this.dpr : NaN;
-    const shift =
-      camKey && d && d.z === cam.z && d.dpr === this.dpr && d.w === bw && d.h === bh && (sx || sy) &&
-      Number.isInteger(sx) && Number.isInteger(sy) && Math.abs(sx) < bw && Math.abs(sy) < bh &&
-      list.length === d.sigs.length && this.sameHead(list);
-    if (shift) {
-      this.shiftBoard(list, sx, sy);
-      this.drawn = { ...d, camKey, tx: cam.tx, ty: cam.ty };
-      this.stats.shifted++;
-      this.stats.frames++;
-      this.stats.ms += performance.now() - t0;
-      return;
+    // Anything drawn differently from plain (moving, resizing, fading, being edited) means a full redraw.
+    const special = dx || dy || resize || (faded && faded.size) || app.editingId;
+    const camKey = special ? null : `${cam.tx}|${cam.ty}|${cam.z}|${this.dpr}|${bw}|${bh}`;
+    let d = this.drawn;
+    if (!this.colors) d = null;
+    let n = 0;
+    this.stats.frames++;
+    if (camKey && d && d.z === cam.z && d.dpr === this.dpr && d.w === bw && d.h === bh) {
+      // The same zoom: perhaps a pan by whole device pixels (a drag by whole CSS pixels
+      // from a fractional start: the difference is whole up to rounding).
+      const ex = (cam.tx - d.tx) * this.dpr;
+      const ey = (cam.ty - d.ty) * this.dpr;
+      const sx = Math.round(ex);
+      const sy = Math.round(ey);
+      if (Math.abs(ex - sx) < 1e-6 && Math.abs(ey - sy) < 1e-6 && Math.abs(sx) < bw && Math.abs(sy) < bh) {
+        const change = this.diff(list);
+        if (sx || sy) {
+          // The strips show what the moved pixels show: without items that are new on top (drawn next, everywhere).
+          n += this.shiftBoard(change.boxes === null ? list.slice(0, change.from) : list, sx, sy);
+          this.stats.shifted++;
+        }
+        const done = this.update(list, change, sx || sy);
+        if (done !== null) {
+          n += done;
+          this.remember(list, camKey);
+          return this.finish(t0, n, list);
+        }
+      }
     }
-    if (camKey && this.appendable(list, camKey)) {
-      from = this.drawn.sigs.length;
-      this.setWorld(ctx);
-      this.stats.incremental++;
-    } else {
-      ctx.setTransform(1, 0, 0, 1, 0, 0);
-      ctx.fillStyle = getComputedStyle(document.body).getPropertyValue("--paper").trim() || "#ffffff";
-      ctx.fillRect(0, 0, this.board.width, this.board.height);
-      this.grid(ctx);
-      this.setWorld(ctx);
-      this.stats.full++;
-    }
-    this.drawn = camKey
-      ? { camKey, tx: cam.tx, ty: cam.ty, z: cam.z, dpr: this.dpr, w: bw, h: bh, sigs: list.map(Renderer.sig), points: list.map((it) => it.points) }
-      : null;
+    // Everything.
+    this.readColors();
+    this.background(ctx);
+    this.setWorld(ctx);
+    this.stats.full++;
     const [x0, y0] = cam.toWorld(0, 0);
     const [x1, y1] = cam.toWorld(cam.W, cam.H);
-    let n = 0;
-    for (let i = from; i < list.length; i++) {
-      let s = list[i];
+    for (let s of list) {
       if (s.id === app.editingId) continue;
       if (resize && s.id === resize.item.id) s = { ...s, points: sel.resized(resize) };
       const moving = (dx || dy) && sel.has(s.id);
@@ -137,28 +263,76 @@ export class Renderer {
       if (!moving && (b[2] < x0 || b[0] > x1 || b[3] < y0 || b[1] > y1)) continue;
       if (faded && faded.has(s.id)) ctx.globalAlpha = 0.25;
       if (moving) ctx.translate(dx, dy);
-      drawStroke(ctx, s);
+      drawStroke(ctx, s, !resize || s.id !== resize.item.id);
       if (moving) ctx.translate(-dx, -dy);
       ctx.globalAlpha = 1;
       n++;
     }
-    this.stats.frames++;
+    if (camKey) this.remember(list, camKey);
+    else this.drawn = null;
+    return this.finish(t0, n, list);
+  }
+
+  /**
+   * Bring the board (at the current camera) up to `list` after `change` (see diff());
+   * the number of items drawn, or null when a full redraw is cheaper.
+   */
+  update(list, change, shifted) {
+    if (change.boxes === null) {
+      if (change.from === list.length) {
+        if (!shifted) this.stats.incremental++; // nothing new (an ack, an unchanged view)
+        return 0;
+      }
+      this.setWorld(this.bctx);
+      let n = 0;
+      const cam = this.app.camera;
+      const [x0, y0] = cam.toWorld(0, 0);
+      const [x1, y1] = cam.toWorld(cam.W, cam.H);
+      for (let i = change.from; i < list.length; i++) {
+        const b = strokeBox(list[i]);
+        if (b[2] < x0 || b[0] > x1 || b[3] < y0 || b[1] > y1) continue;
+        drawStroke(this.bctx, list[i], true);
+        n++;
+      }
+      this.stats.incremental++;
+      return n;
+    }
+    if (list.length < PARTIAL_MIN_ITEMS) return null;
+    let rects = change.boxes.map((b) => this.deviceRect(b)).filter(Boolean);
+    if (!rects.length) {
+      this.stats.partial++;
+      return 0; // every change is off the board
+    }
+    if (rects.length > MAX_RECTS) {
+      const x0 = Math.min(...rects.map((r) => r[0]));
+      const y0 = Math.min(...rects.map((r) => r[1]));
+      const x1 = Math.max(...rects.map((r) => r[0] + r[2]));
+      const y1 = Math.max(...rects.map((r) => r[1] + r[3]));
+      rects = [[x0, y0, x1 - x0, y1 - y0]];
+    }
+    const area = rects.reduce((a, r) => a + r[2] * r[3], 0);
+    if (area > PARTIAL_MAX_AREA * this.board.width * this.board.height) return null;
+    this.stats.partial++;
+    return this.redrawRects(list, rects);
+  }
+
+  finish(t0, n, list) {
     this.stats.items = n;
+    this.stats.painted = list.length;
     this.stats.ms += performance.now() - t0;
   }
 
-  /** Move the board's pixels by (sx, sy) device pixels and draw the uncovered strips. */
+  /** Move the board's pixels by (sx, sy) device pixels and draw the uncovered strips; the items drawn. */
   shiftBoard(list, sx, sy) {
-    const { bctx: ctx, board, scratch, app } = this;
+    const { bctx: ctx, board, scratch } = this;
     const bw = board.width;
     const bh = board.height;
     if (scratch.width !== bw || scratch.height !== bh) {
       scratch.width = bw;
       scratch.height = bh;
     }
-    const sctx = scratch.getContext("2d");
+    const sctx = scratch.getContext("2d", { alpha: false });
     sctx.setTransform(1, 0, 0, 1, 0, 0);
-    sctx.clearRect(0, 0, bw, bh);
     sctx.drawImage(board, 0, 0);
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.drawImage(scratch, sx, sy);
@@ -168,37 +342,30 @@ export class Renderer {
     if (sx < 0) strips.push([bw + sx, 0, -sx, bh]);
     if (sy > 0) strips.push([0, 0, bw, sy]);
     if (sy < 0) strips.push([0, bh + sy, bw, -sy]);
-    ctx.save();
-    ctx.beginPath();
-    for (const r of strips) ctx.rect(...r);
-    ctx.clip();
-    ctx.fillStyle = getComputedStyle(document.body).getPropertyValue("--paper").trim() || "#ffffff";
-    ctx.fillRect(0, 0, bw, bh);
-    this.grid(ctx);
-    this.setWorld(ctx);
-    const cam = app.camera;
-    const worldStrips = strips.map(([x, y, w, h]) => {
-      const [x0, y0] = cam.toWorld(x / this.dpr, y / this.dpr);
-      const [x1, y1] = cam.toWorld((x + w) / this.dpr, (y + h) / this.dpr);
-      const pad = 2 / cam.z; // antialiased edges reach a little past an item's box
-      return [x0 - pad, y0 - pad, x1 + pad, y1 + pad];
-    });
-    for (const it of list) {
-      const b = strokeBox(it);
-      if (worldStrips.some((r) => !(b[2] < r[0] || b[0] > r[2] || b[3] < r[1] || b[1] > r[3]))) drawStroke(ctx, it);
-    }
-    ctx.restore();
+    return this.redrawRects(list, strips);
   }
 
   renderLive() {
     const { lctx: ctx, app } = this;
+    const sel = app.selection;
+    const g = app.gesture;
+    const previews = app.images ? app.images.previews : null;
+    const trails = app.presence.trails();
+    const marquee = app.tools.select.marquee(app);
+    const empty =
+      !app.drafts.size && !(previews && previews.size) && !(g && g.owner && g.owner.preview) && !sel.ids.size &&
+      !marquee && !trails.length && !app.eraserAt;
+    if (empty && this.liveBlank) return; // nothing to show, nothing shown
     const dpr = this.dpr;
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.clearRect(0, 0, this.live.width, this.live.height);
+    this.stats.live++;
+    this.liveBlank = empty;
+    if (empty) return;
     this.setWorld(ctx);
     for (const d of app.drafts.values()) drawStroke(ctx, d.stroke);
     // Pictures kept while the server is unreachable: faded, where they will go once uploaded.
-    for (const p of app.images ? app.images.previews.values() : []) {
+    for (const p of previews ? previews.values() : []) {
       ctx.globalAlpha = 0.6;
       if (p.ok) {
         const [[ax, ay], [bx, by]] = p.item.points;
@@ -206,37 +373,33 @@ export class Renderer {
       } else drawStroke(ctx, p.item);
       ctx.globalAlpha = 1;
     }
-    const g = app.gesture;
     if (g && g.owner && g.owner.preview) drawStroke(ctx, g.owner.preview(app));
     // The selection: dashed boxes, and corner handles for one resizable item.
     const z = app.camera.z;
     ctx.lineWidth = 1 / z;
     ctx.strokeStyle = "#4c6ef5";
     ctx.setLineDash([4 / z, 3 / z]);
-    for (const b of app.selection.boxes()) ctx.strokeRect(b[0] - 4 / z, b[1] - 4 / z, b[2] - b[0] + 8 / z, b[3] - b[1] + 8 / z);
+    for (const b of sel.boxes()) ctx.strokeRect(b[0] - 4 / z, b[1] - 4 / z, b[2] - b[0] + 8 / z, b[3] - b[1] + 8 / z);
     ctx.setLineDash([]);
-    const one = app.selection.single();
-    if (one && app.selection.resizable(one) && !app.selection.offset) {
-      const pts = g && g.kind === "resize" ? app.selection.resized(g) : one.points;
+    const one = sel.single();
+    if (one && sel.resizable(one) && !sel.offset) {
+      const pts = g && g.kind === "resize" ? sel.resized(g) : one.points;
       ctx.fillStyle = "#ffffff";
       for (const [x, y] of pts) {
         ctx.fillRect(x - 5 / z, y - 5 / z, 10 / z, 10 / z);
         ctx.strokeRect(x - 5 / z, y - 5 / z, 10 / z, 10 / z);
       }
     }
-    const m = app.tools.select.marquee(app);
-    if (m) {
-      const [a, b] = m;
+    if (marquee) {
+      const [a, b] = marquee;
       ctx.fillStyle = "rgba(76, 110, 245, 0.08)";
       ctx.fillRect(Math.min(a[0], b[0]), Math.min(a[1], b[1]), Math.abs(b[0] - a[0]), Math.abs(b[1] - a[1]));
       ctx.strokeRect(Math.min(a[0], b[0]), Math.min(a[1], b[1]), Math.abs(b[0] - a[0]), Math.abs(b[1] - a[1]));
     }
     // Laser trails: fading with age.
-    let glowing = false;
     ctx.lineCap = "round";
     ctx.lineJoin = "round";
-    for (const t of app.presence.trails()) {
-      glowing = true;
+    for (const t of trails) {
       const pts = t.points;
       for (let i = 1; i < pts.length; i++) {
         ctx.globalAlpha = pts[i].a;
@@ -259,7 +422,9 @@ export class Renderer {
       ctx.strokeStyle = "rgba(73, 80, 87, 0.7)";
       ctx.stroke();
     }
-    if (glowing) this.liveDirty = true; // keep fading
+    // The selection's box and its corner handles (several items, or one without point handles).
+    sel.drawFrame(this);
+    if (trails.length) this.liveDirty = true; // keep fading
   }
 
   frame() {

@@ -277,3 +277,46 @@ def test_bench_scale_smoke_compares_routings_with_the_sqlite_baseline(pg_url: st
     assert [[c.strip() for c in r] for r in rows[1:]] == [
         ["1", "sqlite", "-"], ["2", "postgresql", "spread"], ["2", "postgresql", "note"]
     ], done.stdout  # fmt: skip
+
+
+def test_page_render_bench_smoke_prints_every_figure_beside_its_target(tmp_path: Path) -> None:
+    """``python3 bench/page_render.py --smoke`` opens a small note in headless Chromium at DPR 1 and 2
+    and prints the issue's table: a figure in every cell, a verdict for every target (no timing asserted)."""
+    import importlib.util
+
+    chromium = os.environ.get("COLLAB_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    if importlib.util.find_spec("playwright") is None or not chromium:
+        if REQUIRE_ALL:
+            pytest.fail("Playwright and a chromium are needed and COLLAB_REQUIRE_ALL=1", pytrace=False)
+        pytest.skip("needs Playwright for Python and the system chromium")  # COLLAB_REQUIRE_ALL fails instead
+    script = BENCH / "page_render.py"
+    usage = subprocess.run([sys.executable, str(script), "--help"], capture_output=True, text=True, timeout=60)
+    assert usage.returncode == 0 and "--smoke" in usage.stdout and "--runs" in usage.stdout
+    out = tmp_path / "render.json"
+    done = subprocess.run(
+        [sys.executable, str(script), "--smoke", "--chromium", chromium, "--json", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, f"page_render failed ({done.returncode}):\n{done.stdout}\n{done.stderr[-4000:]}"
+    assert "smoke passed" in done.stderr, done.stderr[-3000:]
+    assert "| figure | DPR 1 | DPR 2 | target | |" in done.stdout, done.stdout
+    rows = {
+        c[0]: c[1:]
+        for line in done.stdout.splitlines()
+        if line.startswith("| ") and "---" not in line and not line.startswith("| figure")
+        for c in [[cell.strip() for cell in line.strip("|").split("|")]]
+    }
+    targets = {
+        "strokes painted after navigation",
+        "pan, median fps",
+        "adding a local stroke, longest frame",
+        "adding a remote stroke, longest frame",
+    }
+    assert targets <= set(rows), done.stdout
+    for label, cells in rows.items():
+        assert all(c not in ("", "-") for c in cells[:2]), (label, cells)  # a figure at each DPR
+        if label in targets:
+            assert cells[3] in ("met", "not met") or cells[3].startswith("not met at "), (label, cells)
+    doc = json.loads(out.read_text())
+    assert doc["strokes"] == 100 and doc["dprs"] == [1, 2]
+    assert all(len(doc["results"][str(d)]) == 1 for d in (1, 2))

@@ -8,8 +8,10 @@ export const hand = {
   },
   move(app, c) {
     const g = app.gesture;
-    app.camera.tx = g.tx + c.p[0] - g.start[0];
-    app.camera.ty = g.ty + c.p[1] - g.start[1];
+    // By whole device pixels: the board then moves its pixels instead of redrawing (render.js).
+    const k = window.devicePixelRatio || 1;
+    app.camera.tx = g.tx + Math.round((c.p[0] - g.start[0]) * k) / k;
+    app.camera.ty = g.ty + Math.round((c.p[1] - g.start[1]) * k) / k;
     app.camera.changed();
   },
   up(app) {
