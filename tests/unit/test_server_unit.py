@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from collab.server import freeze_startup_objects, listener, prefer_psycopg_c_wait
+from collab.server import freeze_startup_objects, keep_big_buffers, listener, prefer_psycopg_c_wait
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -63,3 +63,13 @@ def test_under_gevent_psycopg_waits_with_its_c_function_in_collab_server() -> No
 def test_an_explicit_psycopg_wait_func_is_kept() -> None:
     env = {"PSYCOPG_WAIT_FUNC": "wait_poll"}
     assert prefer_psycopg_c_wait(env) is False and env == {"PSYCOPG_WAIT_FUNC": "wait_poll"}
+
+
+def test_big_buffers_are_kept_for_reuse_on_glibc_unless_the_environment_says_otherwise() -> None:
+    import platform
+
+    if platform.libc_ver()[0] != "glibc":
+        assert keep_big_buffers({}) is False  # musl, macOS: nothing to set
+        return
+    assert keep_big_buffers({}) is True  # mallopt accepted both settings
+    assert keep_big_buffers({"MALLOC_TRIM_THRESHOLD_": "1000000"}) is False  # glibc read the user's already
