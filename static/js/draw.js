@@ -101,7 +101,8 @@ export function drawStroke(ctx, s, cached = false) {
   ctx.lineCap = "round";
   ctx.lineJoin = "round";
   if (tool === "pen" || tool === "highlighter") {
-    ctx.globalAlpha = tool === "highlighter" ? HIGHLIGHTER_ALPHA : 1;
+    const alpha = ctx.globalAlpha; // the caller's (an item the eraser is over is drawn faded)
+    ctx.globalAlpha = alpha * (tool === "highlighter" ? HIGHLIGHTER_ALPHA : 1);
     if (pts.length === 1) {
       ctx.fillStyle = s.color;
       ctx.beginPath();
@@ -118,7 +119,7 @@ export function drawStroke(ctx, s, cached = false) {
       tracePath(ctx, pts);
       ctx.stroke();
     }
-    ctx.globalAlpha = 1;
+    ctx.globalAlpha = alpha;
     return;
   }
   if (tool === "line" || tool === "arrow") {

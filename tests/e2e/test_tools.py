@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import requests
-from pagekit import Console, Opener, draw, shot, wait_connected, wait_for, wait_ids, wait_ink
+from pagekit import Console, Opener, draw, ink, shot, wait_connected, wait_for, wait_ids, wait_ink
 
 from serverproc import ServerProcess
 
@@ -337,4 +337,36 @@ def test_a_shape_drawn_just_before_a_pen_stroke_never_sends_its_draft_from_the_p
     wait_connected(ada)
     assert [s["tool"] for s in note_state(server, note)["strokes"]] == ["rect", "pen"]
     wait_for(bob, "() => window.collab.shown().size === 2")
+    console.assert_clean()
+
+
+# The board's pixel at (x, y): ink, but lighter than `solid` (a faded stroke, not paper).
+FADED_INK = """([x, y, solid]) => {
+  const c = document.getElementById('board');
+  const r = window.devicePixelRatio || 1;
+  const d = c.getContext('2d').getImageData(Math.round(x * r), Math.round(y * r), 1, 1).data;
+  const sum = d[0] + d[1] + d[2];
+  return sum > solid + 150 && sum < 3 * 245;
+}"""
+
+
+def test_a_pen_stroke_the_eraser_is_over_fades_until_the_pointer_is_released(
+    server: ServerProcess, opener: Opener, console: Console
+) -> None:
+    note = fresh_note()
+    ada = opener.page(f"{server.url}/n/{note}", "Ada")
+    ada.keyboard.press("p")
+    draw(ada, [(150, 300), (450, 300)])
+    wait_connected(ada)
+    solid = sum(ink(ada, 200, 300))
+    ada.keyboard.press("e")
+    ada.mouse.move(300, 260)
+    ada.mouse.down()
+    ada.mouse.move(300, 340, steps=6)
+    wait_for(ada, FADED_INK, [200, 300, solid])  # touched: shown faded, still there
+    assert len(note_state(server, note)["strokes"]) == 1  # nothing removed before the release
+    ada.mouse.up()
+    wait_connected(ada)
+    wait_ink(ada, 200, 300, present=False)
+    assert note_state(server, note)["strokes"] == []
     console.assert_clean()
