@@ -14,12 +14,16 @@ class TokenBucket:
         self.tokens = burst
         self.last = now
 
-    def take(self, now: float, cost: float = 1.0) -> bool:
-        """Spend ``cost`` tokens if there are enough (refilling first); False if not."""
+    def _refill(self, now: float) -> None:
+        """Add the tokens earned since the last call, up to ``burst``."""
         elapsed = now - self.last
         if elapsed > 0:
             self.tokens = min(self.burst, self.tokens + elapsed * self.rate)
             self.last = now
+
+    def take(self, now: float, cost: float = 1.0) -> bool:
+        """Spend ``cost`` tokens if there are enough (refilling first); False if not."""
+        self._refill(now)
         if self.tokens >= cost:
             self.tokens -= cost
             return True
@@ -30,10 +34,7 @@ class TokenBucket:
 
         For work that is done anyway but paced: the caller waits that long.
         """
-        elapsed = now - self.last
-        if elapsed > 0:
-            self.tokens = min(self.burst, self.tokens + elapsed * self.rate)
-            self.last = now
+        self._refill(now)
         self.tokens -= cost
         return 0.0 if self.tokens >= 0 or self.rate <= 0 else -self.tokens / self.rate
 
