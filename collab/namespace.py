@@ -56,6 +56,14 @@ JOIN_BYTES_PER_ADDRESS = 4
 LOGGED_REFUSALS = 10
 
 
+def _for_address(buckets: dict[str, TokenBucket], ip: str, like: TokenBucket, k: int, now: float) -> TokenBucket:
+    """The bucket of client address ``ip`` in ``buckets``: ``k`` times ``like``'s rate and burst, made on first use."""
+    bucket = buckets.get(ip)
+    if bucket is None:
+        bucket = buckets[ip] = TokenBucket(like.rate * k, like.burst * k, now)
+    return bucket
+
+
 class Access(Protocol):
     """Who a connection is and what it may do (the app's hooks: :class:`~collab.extension.CollabState`)."""
 
@@ -408,11 +416,7 @@ class NotesNamespace(flask_socketio.Namespace):
     # -- events -------------------------------------------------------------------
     def _join(self, conn: Connection, data: Any, mine: Any) -> dict[str, Any]:
         now = time.monotonic()
-        by_ip = self.ip_joins.get(conn.ip)
-        if by_ip is None:
-            s = self.settings
-            k = JOINS_PER_ADDRESS
-            by_ip = self.ip_joins[conn.ip] = TokenBucket(s.rate_joins * k, s.rate_joins_burst * k, now)
+        by_ip = _for_address(self.ip_joins, conn.ip, conn.joins, JOINS_PER_ADDRESS, now)
         if not conn.joins.take(now) or not by_ip.take(now):
             raise RateLimited(f"more than {conn.joins.rate:g} joins/s; wait a moment and retry")
         self._check_reading(conn)
@@ -486,10 +490,7 @@ class NotesNamespace(flask_socketio.Namespace):
         if bucket is None or size <= 0:
             return
         now = time.monotonic()
-        by_ip = self.ip_join_bytes.get(conn.ip)
-        if by_ip is None:
-            k = JOIN_BYTES_PER_ADDRESS
-            by_ip = self.ip_join_bytes[conn.ip] = TokenBucket(bucket.rate * k, bucket.burst * k, now)
+        by_ip = _for_address(self.ip_join_bytes, conn.ip, bucket, JOIN_BYTES_PER_ADDRESS, now)
         wait = max(bucket.owe(now, size), by_ip.owe(now, size))
         if wait > 0:
             if self.metrics is not None:
