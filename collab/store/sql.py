@@ -454,6 +454,7 @@ class SQLStore(Store):
         self._u_item = f"UPDATE collab_items SET alive = {ph}, data = {ph} WHERE note_id = {ph} AND item_id = {ph}"
         self._i_op = f"INSERT INTO collab_log (note_id, seq, kind, peer, at, data) VALUES ({six})"
         self._u_note = f"UPDATE collab_notes SET seq = {ph}, stroke_count = {ph}, updated_at = {ph} WHERE id = {ph}"
+        self._writes = (self._i_item, self._u_item, self._i_op, self._u_note)
         self._d_ops = f"DELETE FROM collab_log WHERE note_id = {ph} AND seq < {ph}"
         self._u_log_start = f"UPDATE collab_notes SET log_start = {ph} WHERE id = {ph}"
 
@@ -567,15 +568,8 @@ class SQLStore(Store):
                     updates.append((alive, data, note_id, item_id))
                 else:
                     inserts.append((note_id, item_id, item["seq"], item["peer"], alive, data))
-        if inserts:
-            cur.executemany(self._i_item, inserts)
-        if updates:
-            cur.executemany(self._u_item, updates)
-        if new_ops:
-            cur.executemany(self._i_op, new_ops)
         changed = [(note_id, st) for note_id, st in state.items() if st[0] != st[3]]
-        if changed:
-            cur.executemany(self._u_note, [(st[0], st[1], now, n) for n, st in changed])
+        self.d.write_batch(cur, self._writes, inserts, updates, new_ops, [(st[0], st[1], now, n) for n, st in changed])
         for note_id, (seq, _, log_start, _) in changed:
             new_start = self._compact_to(seq, log_start)
             if new_start != log_start:
