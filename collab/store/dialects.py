@@ -33,7 +33,8 @@ class Dialect:
     lock_rows: ClassVar[str] = ""
     #: Whether several server processes may share one database.
     shared: ClassVar[bool] = False
-    #: Whether the committer keeps its own connection between batches (see SQLStore._apply_held).
+    #: Whether the committer keeps its own connection between batches (see SQLStore._apply_held);
+    #: otherwise each batch takes a connection from the pool.
     hold_writer: ClassVar[bool] = False
 
     def engine(self, url: URL, options: dict[str, Any]) -> Engine:
@@ -59,6 +60,13 @@ class Dialect:
             if rows:
                 cur.executemany(statement, rows)
 
+    def begin(self, cur: Any) -> None:
+        """Start a write transaction on the kept writer's DBAPI cursor (see ``hold_writer``)."""
+
+    def commit(self, raw: Any, cur: Any) -> None:
+        """Commit the kept writer's transaction."""
+        raw.commit()
+
     def lock_schema(self, conn: Connection) -> None:
         """Serialize schema changes and note creation between processes (inside ``conn``'s transaction)."""
 
@@ -78,6 +86,12 @@ class SQLiteDialect(Dialect):
 
     name = "sqlite"
     hold_writer = True
+
+    def begin(self, cur: Any) -> None:
+        cur.execute("BEGIN IMMEDIATE")  # take the write lock up front (the connection is in autocommit)
+
+    def commit(self, raw: Any, cur: Any) -> None:
+        cur.execute("COMMIT")
 
     def engine(self, url: URL, options: dict[str, Any]) -> Engine:
         db = url.database
@@ -160,6 +174,7 @@ class PostgresDialect(Dialect):
     placeholder = "%s"
     lock_rows = " FOR UPDATE"
     shared = True
+    hold_writer = True  # psycopg begins the transaction with the first statement
 
     def engine(self, url: URL, options: dict[str, Any]) -> Engine:
         try:

@@ -293,6 +293,28 @@ def test_sqlite_commits_share_one_connection_and_recover_from_a_lock(tmp_path: P
         s.close()
 
 
+def test_a_kept_postgresql_connection_closed_by_the_server_costs_no_batch(pg_url: str) -> None:
+    """The committer keeps its connection between batches, without a ping: one the server
+    closed in between (a restart, an idle timeout) is replaced and the batch still commits."""
+    s = open_store(pg_url)
+    try:
+        s.create("n", "N")
+        apply(s, op("n", sid="a"))
+        pid = s._writers[0].dbapi_connection.info.backend_pid  # type: ignore[attr-defined]
+        (req,) = apply(s, op("n", sid="b"))
+        assert req.op is not None and req.op["seq"] == 2
+        assert s._writers[0].dbapi_connection.info.backend_pid == pid  # type: ignore[attr-defined]  # kept
+        with s.engine.connect() as conn:  # type: ignore[attr-defined]
+            assert conn.exec_driver_sql(f"SELECT pg_terminate_backend({pid})").scalar() is True
+        (req,) = apply(s, op("n", sid="c"))
+        assert req.error is None and req.op is not None and req.op["seq"] == 3
+        assert s._writers[0].dbapi_connection.info.backend_pid != pid  # type: ignore[attr-defined]
+        state = s.join("n", None, None)
+        assert state is not None and [x["id"] for x in state.strokes] == ["a", "b", "c"]
+    finally:
+        s.close()
+
+
 def test_one_op_the_database_refuses_fails_alone_and_its_batch_commits(store: Store) -> None:
     """Validation keeps such values out; should one get through, its neighbours are not failed with it."""
     store.create("n", "N")
