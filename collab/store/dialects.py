@@ -33,9 +33,6 @@ class Dialect:
     lock_rows: ClassVar[str] = ""
     #: Whether several server processes may share one database.
     shared: ClassVar[bool] = False
-    #: Whether the committer keeps its own connection between batches (see SQLStore._apply_held);
-    #: otherwise each batch takes a connection from the pool.
-    hold_writer: ClassVar[bool] = False
 
     def engine(self, url: URL, options: dict[str, Any]) -> Engine:
         """Open the engine for ``url``; ``options`` are the store's settings."""
@@ -61,10 +58,10 @@ class Dialect:
                 cur.executemany(statement, rows)
 
     def begin(self, cur: Any) -> None:
-        """Start a write transaction on the kept writer's DBAPI cursor (see ``hold_writer``)."""
+        """Start a write transaction on the committer's DBAPI cursor (psycopg begins one by itself)."""
 
     def commit(self, raw: Any, cur: Any) -> None:
-        """Commit the kept writer's transaction."""
+        """Commit the committer's transaction."""
         raw.commit()
 
     def lock_schema(self, conn: Connection) -> None:
@@ -85,7 +82,6 @@ class SQLiteDialect(Dialect):
     """SQLite in WAL mode: one process, writers serialized by ``BEGIN IMMEDIATE``."""
 
     name = "sqlite"
-    hold_writer = True
 
     def begin(self, cur: Any) -> None:
         cur.execute("BEGIN IMMEDIATE")  # take the write lock up front (the connection is in autocommit)
@@ -174,7 +170,6 @@ class PostgresDialect(Dialect):
     placeholder = "%s"
     lock_rows = " FOR UPDATE"
     shared = True
-    hold_writer = True  # psycopg begins the transaction with the first statement
 
     def engine(self, url: URL, options: dict[str, Any]) -> Engine:
         try:

@@ -365,11 +365,7 @@ class SQLStore(Store):
     # -- writes -------------------------------------------------------------
     def apply(self, batch: Sequence[OpRequest]) -> None:
         try:
-            if self.d.hold_writer:
-                outcome = self._apply_held(batch)
-            else:
-                with self._write() as conn:
-                    outcome = self._apply(conn, batch)
+            outcome = self._apply_held(batch)
         except Exception as exc:  # noqa: BLE001 - the driver's own errors too (raw cursor), and bad values
             if len(batch) > 1 and not self._outage(exc):
                 # one op the database refuses must not fail its neighbours: commit them one by one
@@ -476,14 +472,6 @@ class SQLStore(Store):
 
     def _in(self, values: Sequence[Any]) -> str:
         return ", ".join([self._ph] * len(values))
-
-    def _apply(self, conn: Connection, batch: Sequence[OpRequest]) -> list[tuple[Any, bool, Any]]:
-        """PostgreSQL: :meth:`_apply_on` on the cursor of ``conn``, inside its transaction."""
-        cur = conn.connection.cursor()
-        try:
-            return self._apply_on(cur, batch, time.time())
-        finally:
-            cur.close()
 
     def _load(self, cur: Any, batch: Sequence[OpRequest], notes: set[str]) -> dict[str, tuple[ops.NoteState, dict]]:
         """The rows of every item id the batch names, per note: a partial :class:`~collab.ops.NoteState`.
