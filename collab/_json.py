@@ -33,6 +33,16 @@ def dumps(obj: Any, **_: Any) -> str:
     return _std.dumps(obj, separators=(",", ":"))
 
 
+def dumps_bytes(obj: Any) -> bytes:
+    """:func:`dumps` as UTF-8 bytes, without a text in between (``TypeError`` for what JSON cannot hold)."""
+    if _orjson is not None:
+        try:
+            return _orjson.dumps(obj)  # type: ignore[no-any-return]
+        except TypeError:
+            pass
+    return _std.dumps(obj, separators=(",", ":")).encode()
+
+
 #: orjson reads integers outside [-2**63, 2**64) as floats; the standard library keeps
 #: them exact. Such an integer has 20 digits in a row, or a minus and 19. Each digit is
 #: turned into "0" by one C-speed translate and the two shapes are looked for (1.0 us

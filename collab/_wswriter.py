@@ -45,6 +45,8 @@ from typing import Any
 
 from engineio import exceptions, packet
 
+from .packets import EncodedMessage
+
 #: The most frames joined into one write (bounds the size of one write).
 MAX_FRAMES = 256
 
@@ -97,19 +99,23 @@ def frame(pkt: Any) -> Frame:
     cached: bytes | None = pkt.__dict__.get("_collab_frame")
     if cached is not None:
         return cached
-    data = pkt.encode()
-    if isinstance(data, str):
-        payload, first = data.encode("utf-8"), 0x81  # FIN + text
+    parts: tuple[bytes, ...]
+    if type(pkt) is EncodedMessage:  # text already encoded (a join's ack): framed without a copy in between
+        parts, first = (pkt.head, pkt.data), 0x81
     else:
-        payload, first = bytes(data), 0x82  # FIN + binary
-    n = len(payload)
+        data = pkt.encode()
+        if isinstance(data, str):
+            parts, first = (data.encode("utf-8"),), 0x81  # FIN + text
+        else:
+            parts, first = (bytes(data),), 0x82  # FIN + binary
+    n = sum(map(len, parts))
     if n < 126:
         head = bytes((first, n))
     elif n < 65536:
         head = _HEAD16.pack(first, 126, n)
     else:
         head = _HEAD64.pack(first, 127, n)
-    out = head + payload
+    out = b"".join((head, *parts))
     pkt._collab_frame = out
     return out
 

@@ -14,8 +14,10 @@ from typing import Any, Protocol
 
 from socketio import packet as sio_packet
 
+from . import _json
 from .errors import CollabError
 from .model import OpRequest
+from .packets import encoded_ack
 
 
 class AckSink(Protocol):
@@ -95,8 +97,17 @@ class DeferredAck:
         self._target = None
         if ack_id is None or eio_sid not in server.eio.sockets:  # no ack wanted, or the client is gone
             return
-        ack = server.packet_class(sio_packet.ACK, namespace=namespace, id=ack_id, data=[self._ack])
-        server._send_packet(eio_sid, ack)
+        send_ack(server, eio_sid, namespace, ack_id, [self._ack])
+
+
+def send_ack(server: Any, eio_sid: str, namespace: str, ack_id: int, args: list[Any]) -> None:
+    """Send the ACK of ``args`` to ``ack_id``: encoded straight to bytes when collab's JSON encodes packets."""
+    if getattr(server.packet_class, "json", None) is _json:
+        pkt = encoded_ack(namespace, ack_id, args)
+        if pkt is not None:
+            server._send_eio_packet(eio_sid, pkt)
+            return
+    server._send_packet(eio_sid, server.packet_class(sio_packet.ACK, namespace=namespace, id=ack_id, data=args))
 
 
 def hook_deferred_acks(server: Any) -> None:
@@ -116,8 +127,7 @@ def hook_deferred_acks(server: Any) -> None:
             r.bind(srv, eio_sid, namespace, id)
             return
         if r != srv.not_handled and id is not None:  # python-socketio's own path
-            args = [] if r is None else list(r) if isinstance(r, tuple) else [r]
-            srv._send_packet(eio_sid, srv.packet_class(sio_packet.ACK, namespace=namespace, id=id, data=args))
+            send_ack(srv, eio_sid, namespace, id, [] if r is None else list(r) if isinstance(r, tuple) else [r])
 
     server._handle_event_internal = handle_event_internal
     server._collab_deferred_acks = True
