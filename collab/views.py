@@ -242,7 +242,12 @@ def list_notes() -> Response:
     after = request.args.get("after")
     rows = state.blocking(functools.partial(state.store.list, limit + 1, after))
     page, more = rows[:limit], len(rows) > limit
-    resp = jsonify([n.as_row() for n in page if state.authorize_http(n.id) is not None])
+    rows = []
+    for n in page:
+        role = state.authorize_http(n.id)
+        if role is not None:  # a note the visitor may not open is not listed
+            rows.append({**n.as_row(), "role": role})  # collab's own field: the list offers edits to editors only
+    resp = jsonify(rows)
     if more:
         nxt = url_for("collab.list_notes", limit=limit, after=state.store.cursor(page[-1]))
         resp.headers["Link"] = f'<{nxt}>; rel="next"'

@@ -39,11 +39,17 @@ function card(n) {
   body.append(h, el("div", { class: "card-meta" }, el("span", { class: "count", text: count }), when));
   link.append(thumb, body);
 
+  li.append(link);
+  if (n.role === "view") {
+    // collab's list rows say the visitor's role: no rename or delete that the server would refuse
+    body.append(el("span", { class: "card-role", text: "View only" }));
+    return li;
+  }
   const rename = iconButton("rename", "Rename");
   rename.addEventListener("click", () => renameNote(n));
   const del = iconButton("delete", "Delete");
   del.addEventListener("click", () => deleteNote(n));
-  li.append(link, el("div", { class: "card-actions" }, rename, del));
+  li.append(el("div", { class: "card-actions" }, rename, del));
   return li;
 }
 

@@ -249,6 +249,35 @@ def test_the_list_offers_new_note_only_to_visitors_who_may_create_one(
     console.assert_clean()
 
 
+def test_the_list_offers_rename_and_delete_only_on_notes_the_visitor_may_edit(
+    site: HostSite, opener: Opener, console: Console
+) -> None:
+    """On the example site visitors view and logged-in users edit: a visitor's card says
+    *View only* and has no rename or delete (which the API would refuse); alice's has both."""
+    alice = requests.Session()
+    alice.post(f"{site.url}/login", data={"username": "alice", "password": "alice-pw"}, timeout=10)
+    made = alice.post(f"{site.url}/whiteboard/api/notes", json={"title": "Roles plan"}, timeout=10)
+    assert made.status_code == 201, made.text
+    note = made.json()["id"]
+    for who, role in ((requests, "view"), (alice, "edit")):
+        rows = who.get(f"{site.url}/whiteboard/api/notes", timeout=10).json()
+        assert {r["id"]: r["role"] for r in rows}[note] == role
+    page = opener.page(f"{site.url}/whiteboard/", "Visitor", wait=False)
+    card = page.locator(f".card[data-note='{note}']")
+    card.wait_for()
+    assert card.get_by_text("View only").is_visible()
+    assert card.get_by_role("button", name="Rename").count() == 0
+    assert card.get_by_role("button", name="Delete").count() == 0
+    page.get_by_role("link", name="Log in to create").click()
+    page.fill("input[name=username]", "alice")
+    page.fill("input[name=password]", "alice-pw")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{site.url}/whiteboard/")
+    card.get_by_role("button", name="Rename").wait_for()
+    assert card.get_by_role("button", name="Delete").is_visible() and card.get_by_text("View only").count() == 0
+    console.assert_clean()
+
+
 def test_a_refused_visitor_is_sent_to_the_configured_login_url(
     site: HostSite, opener: Opener, console: Console
 ) -> None:
