@@ -226,6 +226,15 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostSite]:
         yield srv
 
 
+def log_in_from_the_list(page: Any, site: HostSite) -> None:
+    """Follow the list's *Log in to create* link as alice, back to the list."""
+    page.get_by_role("link", name="Log in to create").click()
+    page.fill("input[name=username]", "alice")
+    page.fill("input[name=password]", "alice-pw")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{site.url}/whiteboard/")
+
+
 def test_the_list_offers_new_note_only_to_visitors_who_may_create_one(
     site: HostSite, opener: Opener, console: Console
 ) -> None:
@@ -235,11 +244,7 @@ def test_the_list_offers_new_note_only_to_visitors_who_may_create_one(
     page.wait_for_selector("#log-in-to-create")
     assert page.locator("#new-note").count() == 0
     assert page.get_by_role("link", name="Log in to create").get_attribute("href") == "/login?next=/whiteboard/"
-    page.get_by_role("link", name="Log in to create").click()
-    page.fill("input[name=username]", "alice")
-    page.fill("input[name=password]", "alice-pw")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{site.url}/whiteboard/")
+    log_in_from_the_list(page, site)
     page.get_by_role("button", name="New note").click()
     page.fill("dialog[open] input", "Made after logging in")
     page.keyboard.press("Enter")
@@ -268,11 +273,7 @@ def test_the_list_offers_rename_and_delete_only_on_notes_the_visitor_may_edit(
     assert card.get_by_text("View only").is_visible()
     assert card.get_by_role("button", name="Rename").count() == 0
     assert card.get_by_role("button", name="Delete").count() == 0
-    page.get_by_role("link", name="Log in to create").click()
-    page.fill("input[name=username]", "alice")
-    page.fill("input[name=password]", "alice-pw")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{site.url}/whiteboard/")
+    log_in_from_the_list(page, site)
     card.get_by_role("button", name="Rename").wait_for()
     assert card.get_by_role("button", name="Delete").is_visible() and card.get_by_text("View only").count() == 0
     console.assert_clean()
