@@ -90,6 +90,33 @@ INIT = """
 """
 
 
+#: Where first paint goes: milliseconds since navigation start at each step (the page's
+#: `collab:*` performance marks, set by the page on its first join and first drawn frame).
+MARKS = """() => {
+  const nav = performance.getEntriesByType('navigation')[0];
+  const at = (n) => { const m = performance.getEntriesByName('collab:' + n)[0]; return m ? m.startTime : NaN; };
+  return {
+    html: nav.responseEnd, modules: at('modules'), connected: at('connected'), join_sent: at('join-sent'),
+    ack_bytes: at('ack-bytes'), ack: at('ack'), applied: at('applied'),
+    draw_start: at('draw-start'), draw_end: at('draw-end'), painted: window.__bench.firstPaint,
+  };
+}"""
+
+#: The steps of first paint, as (label, from mark, to mark).
+STEPS = [
+    ("HTML", None, "html"),
+    ("modules fetched, evaluated", "html", "modules"),
+    ("Socket.IO connected", "modules", "connected"),
+    ("join sent", "connected", "join_sent"),
+    ("ack received (bytes)", "join_sent", "ack_bytes"),
+    ("ack decoded (JSON)", "ack_bytes", "ack"),
+    ("ack applied (replica, view, camera)", "ack", "applied"),
+    ("until the frame starts", "applied", "draw_start"),
+    ("board drawn (boxes, Path2D, strokes)", "draw_start", "draw_end"),
+    ("frame painted (rasterised)", "draw_end", "painted"),
+]
+
+
 def squiggle(rng: random.Random, points: int) -> list[list[float]]:
     """A hand-drawn-looking path of ``points`` points somewhere in the world."""
     x, y = rng.uniform(40, WORLD[0] - 40), rng.uniform(40, WORLD[1] - 40)
@@ -164,6 +191,7 @@ def one_page(browser: Any, url: str, dpr: int, n: int, args: argparse.Namespace,
         page.goto(f"{url}/n/{NOTE}")
         page.wait_for_function("() => window.__bench.firstPaint !== undefined", timeout=60_000)
         out["first_paint_s"] = page.evaluate("window.__bench.firstPaint") / 1000
+        out.update({f"t_{k}": v for k, v in page.evaluate(MARKS).items()})
         page.wait_for_selector("#status[data-state=connected]", timeout=30_000)
         page.wait_for_timeout(500)  # let the join's follow-ups settle (a redraw after fitting, presence)
         # A full redraw, timed inside (not a target: for comparing changes).
@@ -297,6 +325,19 @@ def table(results: dict[int, list[dict[str, Any]]], dprs: list[int]) -> tuple[st
     return "\n".join(lines), all_met
 
 
+def breakdown(results: dict[int, list[dict[str, Any]]], dprs: list[int]) -> str:
+    """Where first paint goes: the median milliseconds of each step, per DPR."""
+    lines = ["| first paint, step | " + " | ".join(f"DPR {d}" for d in dprs) + " |", "| --- |" + " ---: |" * len(dprs)]
+    for label, a, b in STEPS:
+        cells = []
+        for d in dprs:
+            spans = [r.get(f"t_{b}", float("nan")) - (r.get(f"t_{a}", float("nan")) if a else 0.0) for r in results[d]]
+            spans = [v for v in spans if v == v]
+            cells.append(f"{statistics.median(spans):.0f} ms" if spans else "-")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def machine() -> str:
     cpu = platform.processor() or ""
     try:
@@ -365,6 +406,8 @@ def main() -> int:
         text, all_met = table(results, dprs)
         print()
         print(text)
+        print()
+        print(breakdown(results, dprs))
         print()
         print("every target met" if all_met else "some targets not met")
         print(f"load average before / after: {load_before} / {load()} (on a shared machine the figures swing;"

@@ -25,6 +25,7 @@ import { shape } from "./tools/shape.js";
 import { textTool } from "./tools/text.js";
 import { confirmDialog, myColor, promptDialog, shareDialog, toast } from "./ui.js";
 
+performance.mark("collab:modules"); // every module fetched and evaluated (bench/page_render.py)
 const cfg = readConfig();
 const NOTE = cfg.note;
 const params = new URLSearchParams(location.search);
