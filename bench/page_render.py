@@ -120,6 +120,33 @@ STEPS = [
 ]
 
 
+#: The drag: how many strokes are selected, and in how many mouse moves they are dragged.
+DRAG_ITEMS = 20
+DRAG_STEPS = 40
+
+#: Select ``n`` strokes near the middle that are topmost at their first point (so that pressing
+#: there drags the selection); returns their ids and the screen point to press.
+PICK = """n => {
+  const app = window.collab.app;
+  const cam = app.camera;
+  const ids = [];
+  let at = null;
+  const list = [...app.shown.values()].sort((a, b) => {
+    const d = (s) => Math.hypot(...cam.toScreen(...s.points[0]).map((v, i) => v - [cam.W / 3, cam.H / 3][i]));
+    return d(a) - d(b);
+  });
+  for (const s of list) {
+    const p = cam.toScreen(...s.points[0]);
+    if (app.itemAt(s.points[0]) !== s) continue;
+    ids.push(s.id);
+    at = at || p;
+    if (ids.length === n) break;
+  }
+  app.selection.set(ids);
+  return { ids, at };
+}"""
+
+
 def squiggle(rng: random.Random, points: int) -> list[list[float]]:
     """A hand-drawn-looking path of ``points`` points somewhere in the world."""
     x, y = rng.uniform(40, WORLD[0] - 40), rng.uniform(40, WORLD[1] - 40)
@@ -272,6 +299,30 @@ def one_page(browser: Any, url: str, dpr: int, n: int, args: argparse.Namespace,
         rec = page.evaluate("window.__bench.stop()")
         rem = frame_stats(rec)
         out.update(remote_worst_ms=rem["worst"], remote_loaf_ms=max(rec["loaf"], default=0.0))
+        # -- dragging a selection of ~20 strokes across the board (the select tool)
+        page.keyboard.press("v")
+        picked = page.evaluate(PICK, DRAG_ITEMS)
+        page.wait_for_timeout(300)
+        x0, y0 = picked["at"]
+        page.mouse.move(x0, y0)
+        page.mouse.down()
+        page.evaluate("window.__bench.start()")
+        for k in range(1, DRAG_STEPS + 1):  # about 400 px right and 150 down, a move per step
+            page.mouse.move(x0 + 400 * k / DRAG_STEPS, y0 + 150 * k / DRAG_STEPS)
+        page.wait_for_timeout(100)
+        held = page.evaluate("window.__bench.stop()")
+        page.evaluate("window.__bench.start()")
+        page.mouse.up()
+        page.wait_for_function("() => window.collab.sync.outbox.entries.length === 0", timeout=30_000)
+        page.wait_for_timeout(300)
+        released = page.evaluate("window.__bench.stop()")
+        out.update(
+            drag_items=len(picked["ids"]),
+            drag_worst_ms=frame_stats(held)["worst"],
+            drag_release_ms=frame_stats(released)["worst"],
+        )
+        page.keyboard.press("Control+z")  # the note as it was, for the next page
+        page.wait_for_function("() => window.collab.sync.outbox.entries.length === 0", timeout=30_000)
         for sid in (local_id, rid):  # the note as it was, for the next page
             remote.call("remove", {"note": NOTE, "id": sid})
         if errors:
@@ -294,6 +345,8 @@ ROWS = [
     ("pan_worst_ms", "pan, worst frame", "ms", None),
     ("local_worst_ms", "adding a local stroke, longest frame", "ms", {1: ("<=", 50), 2: ("<=", 50)}),
     ("remote_worst_ms", "adding a remote stroke, longest frame", "ms", {1: ("<=", 50), 2: ("<=", 50)}),
+    ("drag_worst_ms", "dragging 20 selected strokes, longest frame", "ms", None),
+    ("drag_release_ms", "releasing the drag (the move op), longest frame", "ms", None),
     ("full_redraw_ms", "a full redraw, renderScene() (no target)", "ms", None),
 ]
 
