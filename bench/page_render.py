@@ -90,6 +90,63 @@ INIT = """
 """
 
 
+#: Where first paint goes: milliseconds since navigation start at each step (the page's
+#: `collab:*` performance marks, set by the page on its first join and first drawn frame).
+MARKS = """() => {
+  const nav = performance.getEntriesByType('navigation')[0];
+  const at = (n) => { const m = performance.getEntriesByName('collab:' + n)[0]; return m ? m.startTime : NaN; };
+  return {
+    html: nav.responseEnd, boot: at('boot'), modules: at('modules'), connected: at('connected'),
+    join_sent: at('join-sent'),
+    ack_bytes: at('ack-bytes'), ack: at('ack'), applied: at('applied'),
+    draw_start: at('draw-start'), draw_end: at('draw-end'), painted: window.__bench.firstPaint,
+  };
+}"""
+
+#: The steps of first paint: (label, mark), each reached at that many ms after navigation.
+#: The connection starts with boot.js, while the other modules load: "connected" can come
+#: before "modules".
+STEPS = [
+    ("HTML received", "html"),
+    ("boot.js evaluated: connecting", "boot"),
+    ("every module evaluated (note.js)", "modules"),
+    ("Socket.IO connected, join sent", "join_sent"),
+    ("the ack's packet in", "ack_bytes"),
+    ("the ack decoded (JSON)", "ack"),
+    ("the ack applied (replica, view, camera)", "applied"),
+    ("the frame starts drawing", "draw_start"),
+    ("board drawn (boxes, Path2D, strokes)", "draw_end"),
+    ("frame painted (rasterised): first paint", "painted"),
+]
+
+
+#: The drag: how many strokes are selected, and in how many mouse moves they are dragged.
+DRAG_ITEMS = 20
+DRAG_STEPS = 40
+
+#: Select ``n`` strokes near the middle that are topmost at their first point (so that pressing
+#: there drags the selection); returns their ids and the screen point to press.
+PICK = """n => {
+  const app = window.collab.app;
+  const cam = app.camera;
+  const ids = [];
+  let at = null;
+  const list = [...app.shown.values()].sort((a, b) => {
+    const d = (s) => Math.hypot(...cam.toScreen(...s.points[0]).map((v, i) => v - [cam.W / 3, cam.H / 3][i]));
+    return d(a) - d(b);
+  });
+  for (const s of list) {
+    const p = cam.toScreen(...s.points[0]);
+    if (app.itemAt(s.points[0]) !== s) continue;
+    ids.push(s.id);
+    at = at || p;
+    if (ids.length === n) break;
+  }
+  app.selection.set(ids);
+  return { ids, at };
+}"""
+
+
 def squiggle(rng: random.Random, points: int) -> list[list[float]]:
     """A hand-drawn-looking path of ``points`` points somewhere in the world."""
     x, y = rng.uniform(40, WORLD[0] - 40), rng.uniform(40, WORLD[1] - 40)
@@ -164,6 +221,7 @@ def one_page(browser: Any, url: str, dpr: int, n: int, args: argparse.Namespace,
         page.goto(f"{url}/n/{NOTE}")
         page.wait_for_function("() => window.__bench.firstPaint !== undefined", timeout=60_000)
         out["first_paint_s"] = page.evaluate("window.__bench.firstPaint") / 1000
+        out.update({f"t_{k}": v for k, v in page.evaluate(MARKS).items()})
         page.wait_for_selector("#status[data-state=connected]", timeout=30_000)
         page.wait_for_timeout(500)  # let the join's follow-ups settle (a redraw after fitting, presence)
         # A full redraw, timed inside (not a target: for comparing changes).
@@ -241,6 +299,30 @@ def one_page(browser: Any, url: str, dpr: int, n: int, args: argparse.Namespace,
         rec = page.evaluate("window.__bench.stop()")
         rem = frame_stats(rec)
         out.update(remote_worst_ms=rem["worst"], remote_loaf_ms=max(rec["loaf"], default=0.0))
+        # -- dragging a selection of ~20 strokes across the board (the select tool)
+        page.keyboard.press("v")
+        picked = page.evaluate(PICK, DRAG_ITEMS)
+        page.wait_for_timeout(300)
+        x0, y0 = picked["at"]
+        page.mouse.move(x0, y0)
+        page.mouse.down()
+        page.evaluate("window.__bench.start()")
+        for k in range(1, DRAG_STEPS + 1):  # about 400 px right and 150 down, a move per step
+            page.mouse.move(x0 + 400 * k / DRAG_STEPS, y0 + 150 * k / DRAG_STEPS)
+        page.wait_for_timeout(100)
+        held = page.evaluate("window.__bench.stop()")
+        page.evaluate("window.__bench.start()")
+        page.mouse.up()
+        page.wait_for_function("() => window.collab.sync.outbox.entries.length === 0", timeout=30_000)
+        page.wait_for_timeout(300)
+        released = page.evaluate("window.__bench.stop()")
+        out.update(
+            drag_items=len(picked["ids"]),
+            drag_worst_ms=frame_stats(held)["worst"],
+            drag_release_ms=frame_stats(released)["worst"],
+        )
+        page.keyboard.press("Control+z")  # the note as it was, for the next page
+        page.wait_for_function("() => window.collab.sync.outbox.entries.length === 0", timeout=30_000)
         for sid in (local_id, rid):  # the note as it was, for the next page
             remote.call("remove", {"note": NOTE, "id": sid})
         if errors:
@@ -263,6 +345,8 @@ ROWS = [
     ("pan_worst_ms", "pan, worst frame", "ms", None),
     ("local_worst_ms", "adding a local stroke, longest frame", "ms", {1: ("<=", 50), 2: ("<=", 50)}),
     ("remote_worst_ms", "adding a remote stroke, longest frame", "ms", {1: ("<=", 50), 2: ("<=", 50)}),
+    ("drag_worst_ms", "dragging 20 selected strokes, longest frame", "ms", None),
+    ("drag_release_ms", "releasing the drag (the move op), longest frame", "ms", None),
     ("full_redraw_ms", "a full redraw, renderScene() (no target)", "ms", None),
 ]
 
@@ -295,6 +379,19 @@ def table(results: dict[int, list[dict[str, Any]]], dprs: list[int]) -> tuple[st
         unit_cell = f" {unit}" if tgt and unit else ""
         lines.append(f"| {label} | " + " | ".join(cells) + f" | {tgt}{unit_cell} | {verdict} |")
     return "\n".join(lines), all_met
+
+
+def breakdown(results: dict[int, list[dict[str, Any]]], dprs: list[int]) -> str:
+    """Where first paint goes: when each step is reached (median ms after navigation), per DPR."""
+    head = "| first paint: step reached, ms after navigation | " + " | ".join(f"DPR {d}" for d in dprs) + " |"
+    lines = [head, "| --- |" + " ---: |" * len(dprs)]
+    for label, key in STEPS:
+        cells = []
+        for d in dprs:
+            at = [r[f"t_{key}"] for r in results[d] if r.get(f"t_{key}", float("nan")) == r.get(f"t_{key}")]
+            cells.append(f"{statistics.median(at):.0f}" if at else "-")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def machine() -> str:
@@ -365,6 +462,8 @@ def main() -> int:
         text, all_met = table(results, dprs)
         print()
         print(text)
+        print()
+        print(breakdown(results, dprs))
         print()
         print("every target met" if all_met else "some targets not met")
         print(f"load average before / after: {load_before} / {load()} (on a shared machine the figures swing;"

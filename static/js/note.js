@@ -3,17 +3,17 @@
 // (undo/redo with inverse ops), presence.js (people, cursors, lasers, names),
 // toolbar.js (tools and style) and sync.js (the server).
 import { api, exportFileName, friendlyError, noteApi, readConfig } from "./config.js";
+import { myName as earlyName, take } from "./boot.js";
 import { Camera } from "./camera.js";
 import { Clipboard } from "./clipboard.js";
 import { hits, unionBox } from "./draw.js";
 import { History } from "./history.js";
 import { Images } from "./images.js";
 import { historyView } from "./historyview.js";
-import { Presence, chosenName, guestName, rememberName } from "./presence.js";
+import { Presence, rememberName } from "./presence.js";
 import { Renderer } from "./render.js";
 import { VIEW_TOOLS, onDeleted, onRefused, onStatus, setRole } from "./screens.js";
 import { Selection } from "./selection.js";
-import { Sync } from "./sync.js";
 import { TextEditor } from "./texteditor.js";
 import { KEYS, Toolbar } from "./toolbar.js";
 import { eraser } from "./tools/eraser.js";
@@ -23,8 +23,9 @@ import { laser } from "./tools/laser.js";
 import { select } from "./tools/select.js";
 import { shape } from "./tools/shape.js";
 import { textTool } from "./tools/text.js";
-import { confirmDialog, myColor, promptDialog, shareDialog, toast } from "./ui.js";
+import { confirmDialog, promptDialog, shareDialog, toast } from "./ui.js";
 
+performance.mark("collab:modules"); // every module fetched and evaluated (bench/page_render.py)
 const cfg = readConfig();
 const NOTE = cfg.note;
 const params = new URLSearchParams(location.search);
@@ -601,15 +602,10 @@ matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => {
 });
 stage.focus({ preventScroll: true });
 
-let myName = chosenName() || guestName(); // never asks: a friendly name until one is chosen
+let myName = earlyName; // never asks: a friendly name until one is chosen (boot.js)
 let fitted = false;
 const AT = params.get("at");
-app.sync = AT !== null ? historyView(app, { cfg, note: NOTE, share: SHARE, at: AT, setTitle }) : new Sync({
-  cfg,
-  note: NOTE,
-  auth: { name: myName, color: myColor(), ...(SHARE ? { token: SHARE } : {}) },
-  transport: params.get("transport") || undefined,
-  on: {
+app.sync = AT !== null ? historyView(app, { cfg, note: NOTE, share: SHARE, at: AT, setTitle }) : take({
     change() {
       app.shown = app.sync.gone ? new Map() : app.sync.view();
       app.selection.prune(app.shown);
@@ -651,7 +647,6 @@ app.sync = AT !== null ? historyView(app, { cfg, note: NOTE, share: SHARE, at: A
     },
     deleted: (pending) => onDeleted(app, cfg, title, pending),
     refused: (message, code) => onRefused(app, cfg, message, code),
-  },
 });
 
 // For tests and debugging from the console.

@@ -7,13 +7,16 @@
 //   order), so on a big board an erase, an undo or an update costs what it covers;
 // - a pan by whole device pixels: the board's pixels are moved and only the uncovered
 //   strips are drawn (then the changed items' boxes, as above);
-// - anything else (a zoom, a resize, an item being moved, resized, erased or edited):
+// - anything else (a zoom, a resize of the window, an item being erased or edited):
 //   everything is redrawn.
+// Items the select tool drags (a move, a handle's resize, a scale) are left off the board
+// while the gesture lasts (its start redraws their boxes) and drawn on #live each frame;
+// the op that ends it redraws their new boxes.
 // Each of these paints exactly the pixels a full redraw would. Pen strokes' paths are
 // made once (draw.js), the paper and grid colours read once per full redraw.
-// `#live`: what moves — my item in progress, others' drafts, the selection, the eraser,
-// laser trails — redrawn every frame while something does, and left alone while it is
-// blank and nothing is to be shown.
+// `#live`: what moves — my item in progress, the items being dragged, others' drafts, the
+// selection, the eraser, laser trails — redrawn every frame while something does, and
+// left alone while it is blank and nothing is to be shown.
 import { drawStroke, strokeBox } from "./draw.js";
 
 /** Redraw the changed items' boxes instead of everything while they cover less than this share of the board. */
@@ -212,15 +215,16 @@ export class Renderer {
     const t0 = performance.now();
     const { bctx: ctx, app } = this;
     const cam = app.camera;
-    const sel = app.selection;
-    const [dx, dy] = sel.offset || [0, 0];
-    const resize = app.gesture && app.gesture.kind === "resize" ? app.gesture : null;
     const faded = app.tools.eraser.hidden(app);
-    const list = [...app.items().values()];
+    // Items being dragged are on #live meanwhile: the board is the others (the start of a drag
+    // redraws the dragged items' boxes, as for a remove; its end, their new boxes).
+    const drag = this.dragging();
+    let list = [...app.items().values()];
+    if (drag) list = list.filter((it) => !drag.ids.has(it.id));
     const bw = this.board.width;
     const bh = this.board.height;
-    // Anything drawn differently from plain (moving, resizing, fading, being edited) means a full redraw.
-    const special = dx || dy || resize || (faded && faded.size) || app.editingId;
+    // Anything drawn differently from plain (fading, being edited) means a full redraw.
+    const special = (faded && faded.size) || app.editingId;
     const camKey = special ? null : `${cam.tx}|${cam.ty}|${cam.z}|${this.dpr}|${bw}|${bh}`;
     let d = this.drawn;
     if (!this.colors) d = null;
@@ -255,22 +259,45 @@ export class Renderer {
     this.stats.full++;
     const [x0, y0] = cam.toWorld(0, 0);
     const [x1, y1] = cam.toWorld(cam.W, cam.H);
-    for (let s of list) {
+    for (const s of list) {
       if (s.id === app.editingId) continue;
-      if (resize && s.id === resize.item.id) s = { ...s, points: sel.resized(resize) };
-      const moving = (dx || dy) && sel.has(s.id);
       const b = strokeBox(s);
-      if (!moving && (b[2] < x0 || b[0] > x1 || b[3] < y0 || b[1] > y1)) continue;
+      if (b[2] < x0 || b[0] > x1 || b[3] < y0 || b[1] > y1) continue;
       if (faded && faded.has(s.id)) ctx.globalAlpha = 0.25;
-      if (moving) ctx.translate(dx, dy);
-      drawStroke(ctx, s, !resize || s.id !== resize.item.id);
-      if (moving) ctx.translate(-dx, -dy);
+      drawStroke(ctx, s, true);
       ctx.globalAlpha = 1;
       n++;
     }
     if (camKey) this.remember(list, camKey);
     else this.drawn = null;
     return this.finish(t0, n, list);
+  }
+
+  /**
+   * What the select tool is dragging, or null: `ids` (left off the board meanwhile) and
+   * `items`, in layer order as they are to be drawn now (on #live): a moved selection with
+   * the drag's offset `dx`, `dy`; the item a handle resizes; the items a scale changes.
+   */
+  dragging() {
+    const { app } = this;
+    const g = app.gesture;
+    const sel = app.selection;
+    let ids = null;
+    let dx = 0;
+    let dy = 0;
+    if (sel.offset) {
+      ids = sel.ids;
+      [dx, dy] = sel.offset;
+    } else if (g && g.kind === "resize") {
+      return { ids: new Set([g.item.id]), items: [{ ...g.item, points: sel.resized(g) }], dx, dy };
+    } else if (g && g.kind === "scale" && g.scaled) {
+      ids = g.scaled; // app.items() shows the scaled items in their place
+    } else {
+      return null;
+    }
+    const items = [];
+    for (const it of app.items().values()) if (ids.has(it.id)) items.push(it);
+    return { ids, items, dx, dy };
   }
 
   /**
@@ -317,6 +344,12 @@ export class Renderer {
   }
 
   finish(t0, n, list) {
+    if (list.length && !this.marked) {
+      this.marked = true;
+      // The first frame that shows items (bench/page_render.py reads these: where first paint goes).
+      performance.mark("collab:draw-start", { startTime: t0 });
+      performance.mark("collab:draw-end");
+    }
     this.stats.items = n;
     this.stats.painted = list.length;
     this.stats.ms += performance.now() - t0;
@@ -363,6 +396,14 @@ export class Renderer {
     this.liveBlank = empty;
     if (empty) return;
     this.setWorld(ctx);
+    // What a select gesture drags: drawn here every frame, off the board until it ends.
+    const drag = this.dragging();
+    if (drag) {
+      ctx.translate(drag.dx, drag.dy);
+      const resized = app.gesture && app.gesture.kind !== "move"; // new points each frame: no cached path
+      for (const it of drag.items) drawStroke(ctx, it, !resized);
+      this.setWorld(ctx);
+    }
     for (const d of app.drafts.values()) drawStroke(ctx, d.stroke);
     // Pictures kept while the server is unreachable: faded, where they will go once uploaded.
     for (const p of previews ? previews.values() : []) {

@@ -24,6 +24,14 @@ const GAP_MS = 1000;
 const RETRY_MS = 1500;
 export const KINDS = ["stroke", "remove", "clear", "update", "move", "restore"];
 
+/** A performance mark of the first join (bench/page_render.py reads them: where first paint goes). */
+const marked = new Set();
+function mark(name) {
+  if (marked.has(name)) return;
+  marked.add(name);
+  performance.mark(`collab:${name}`);
+}
+
 export class Sync {
   /**
    * @param {object} o
@@ -87,6 +95,7 @@ export class Sync {
   wire() {
     const s = this.socket;
     s.on("connect", () => {
+      mark("connected");
       this.conn++;
       this.attempts = 0;
       this.join(true);
@@ -196,7 +205,19 @@ export class Sync {
     const payload = { note: this.note };
     if (this.everJoined) payload.since = this.replica.seq;
     if (this.epoch) payload.epoch = this.epoch;
+    if (!marked.has("join-sent")) {
+      mark("join-sent");
+      // The ack's bytes are in: its engine.io packet, before socket.io decodes it (an ACK packet is "3…").
+      const engine = this.socket.io.engine;
+      const onPacket = (p) => {
+        if (p.type !== "message" || typeof p.data !== "string" || p.data[0] !== "3") return;
+        mark("ack-bytes");
+        engine.off("packet", onPacket);
+      };
+      if (engine) engine.on("packet", onPacket);
+    }
     this.socket.timeout(ACK_TIMEOUT_MS).emit("join", payload, (err, ack) => {
+      mark("ack"); // decoded already (socket.io parses the packet before the callback)
       if (gen !== this.joinGen || conn !== this.conn || this.gone) return;
       if (err) {
         if (this.socket.connected) this.join(resend);
@@ -241,6 +262,7 @@ export class Sync {
       this.changed();
       this.checkGap();
       this.pump();
+      mark("applied");
     });
   }
 

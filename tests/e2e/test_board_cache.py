@@ -371,3 +371,165 @@ def test_every_module_the_page_imports_is_preloaded(server: ServerProcess, opene
     assert len(got["loaded"]) > 20
     assert sorted(set(got["loaded"])) == sorted(set(got["preloaded"]))
     console.assert_clean()
+
+
+#: Pixels of the colour ``c`` (within 40 levels a channel) on a canvas inside the device-pixel box
+#: of a world box (camera and DPR applied; the box grown by 2 device pixels).
+COLOR_IN = """([canvas, box, c]) => {
+    const r = window.collab.app.renderer;
+    const cam = window.collab.app.camera;
+    const k = r.dpr * cam.z;
+    const x0 = Math.max(0, Math.floor(box[0] * k + r.dpr * cam.tx) - 2);
+    const y0 = Math.max(0, Math.floor(box[1] * k + r.dpr * cam.ty) - 2);
+    const x1 = Math.min(r.board.width, Math.ceil(box[2] * k + r.dpr * cam.tx) + 2);
+    const y1 = Math.min(r.board.height, Math.ceil(box[3] * k + r.dpr * cam.ty) + 2);
+    if (x1 <= x0 || y1 <= y0) return 0;
+    const ctx = canvas === 'board' ? r.bctx : r.lctx;
+    const d = ctx.getImageData(x0, y0, x1 - x0, y1 - y0).data;
+    const want = [1, 3, 5].map((i) => parseInt(c.slice(i, i + 2), 16));
+    let n = 0;
+    for (let i = 0; i < d.length; i += 4) {
+        if (d[i + 3] > 200 && want.every((v, j) => Math.abs(d[i + j] - v) <= 40)) n++;
+    }
+    return n;
+}"""
+PURPLE = "#ae3ec9"
+
+
+def box_of(page: Any, item_id: str) -> list[float]:
+    """The world box of an item's points (a rectangle's two corners)."""
+    pts = page.evaluate("id => window.collab.shown().get(id).points", item_id)
+    xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+    return [min(xs), min(ys), max(xs), max(ys)]
+
+
+def screen(page: Any, x: float, y: float) -> tuple[float, float]:
+    sx, sy = page.evaluate("([x, y]) => window.collab.view.toScreen(x, y)", [x, y])
+    return sx, sy
+
+
+def purple_in(page: Any, canvas: str, box: list[float]) -> int:
+    return int(page.evaluate(COLOR_IN, [canvas, box, PURPLE]))
+
+
+def rects(peer: Peer, note: str) -> tuple[str, str]:
+    """A purple filled rectangle and an orange one, on top of the strokes; their ids."""
+    assert peer.call("stroke", {"note": note, "id": "purple", "tool": "rect", "color": PURPLE, "width": 4,
+                                "fill": PURPLE, "points": [[380, 260], [470, 330]]})["ok"]  # fmt: skip
+    assert peer.call("stroke", {"note": note, "id": "orange", "tool": "rect", "color": "#f08c00", "width": 4,
+                                "points": [[600, 380], [680, 450]]})["ok"]  # fmt: skip
+    return "purple", "orange"
+
+
+@pytest.mark.parametrize("dpr", [1, 2])
+def test_while_a_selection_is_dragged_it_is_on_live_at_its_new_place_and_off_the_board(
+    server: ServerProcess, opener: Opener, console: Console, peer: Peer, dpr: int
+) -> None:
+    note = fresh_note()
+    ids = fill(peer, note, 120)  # a big board: the drag's start redraws the dragged item's box only
+    ids += rects(peer, note)
+    page = opener.page(url_of(server, note), "Ada", dpr=dpr)
+    wait_ids(page, ids)
+    page.evaluate(DARK_GRID)
+    wait_for(page, SETTLED)
+    old = box_of(page, "purple")
+    assert purple_in(page, "board", old) > 100, "the rectangle is on the board"
+    page.keyboard.press("v")
+    cx, cy = screen(page, (old[0] + old[2]) / 2, (old[1] + old[3]) / 2)
+    page.mouse.click(cx, cy)
+    wait_for(page, "() => window.collab.app.selection.has('purple')")
+    wait_for(page, SETTLED)
+    before = stats(page)
+    page.mouse.down()
+    page.mouse.move(cx + 90, cy + 40, steps=5)
+    page.mouse.move(cx + 180, cy + 80, steps=5)
+    wait_for(page, "() => window.collab.app.selection.offset && window.collab.app.selection.offset[0] > 0")
+    wait_for(page, SETTLED)
+    during = stats(page)
+    assert during["full"] == before["full"], "a drag never redraws the whole board"
+    dx, dy = page.evaluate("window.collab.app.selection.offset")
+    new = [old[0] + dx, old[1] + dy, old[2] + dx, old[3] + dy]
+    assert new[0] > old[2] or new[1] > old[3], "the test moves it clear of where it was"
+    assert purple_in(page, "board", old) == 0, "the board does not show the dragged item where it was"
+    assert purple_in(page, "live", new) > 100, "#live shows it where it is dragged to"
+    assert purple_in(page, "board", new) == 0
+    same_as_full_redraw(page, "the start of a drag")  # the board: everything but the dragged item
+    page.mouse.up()
+    wait_connected(page)
+    wait_for(page, "x => window.collab.shown().get('purple').points[0][0] > x", old[0] + 1)
+    wait_for(page, SETTLED)
+    assert stats(page)["full"] == during["full"] + 1, "only the comparison redrew everything"
+    assert purple_in(page, "board", box_of(page, "purple")) > 100, "after the drag it is on the board"
+    assert purple_in(page, "board", old) == 0
+    same_as_full_redraw(page, "a drag")
+    console.assert_clean()
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_after_a_drag_a_resize_and_a_scale_the_board_shows_what_a_full_redraw_shows(
+    server: ServerProcess, opener: Opener, console: Console, peer: Peer, transport: str
+) -> None:
+    note = fresh_note()
+    ids = fill(peer, note, 120)
+    ids += rects(peer, note)
+    page = opener.page(url_of(server, note, transport), "Ada")
+    wait_ids(page, ids)
+    page.evaluate(DARK_GRID)
+    wait_for(page, SETTLED)
+    page.keyboard.press("v")
+    # A drag of two items (click, Shift-click, drag the first).
+    p = box_of(page, "purple")
+    o = box_of(page, "orange")
+    px, py = screen(page, (p[0] + p[2]) / 2, (p[1] + p[3]) / 2)
+    page.mouse.click(px, py)
+    page.keyboard.down("Shift")
+    page.mouse.click(*screen(page, o[0], (o[1] + o[3]) / 2))  # on the orange one's left edge
+    page.keyboard.up("Shift")
+    wait_for(page, "() => window.collab.app.selection.ids.size === 2")
+    wait_for(page, SETTLED)
+    before = stats(page)
+    page.mouse.move(px, py)
+    page.mouse.down()
+    page.mouse.move(px - 70, py + 30, steps=6)
+    wait_for(page, SETTLED)
+    assert stats(page)["full"] == before["full"], "a drag never redraws the whole board"
+    page.mouse.up()
+    wait_connected(page)
+    wait_for(page, "x => window.collab.shown().get('purple').points[0][0] < x", p[0] - 1)
+    same_as_full_redraw(page, "a drag of two items")
+    # A scale: the bottom-right corner of the two items' box.
+    frame = page.evaluate("window.collab.app.selection.frame()")
+    fx, fy = screen(page, frame[2], frame[3])
+    o = box_of(page, "orange")
+    wait_for(page, SETTLED)
+    before = stats(page)
+    page.mouse.move(fx, fy)
+    page.mouse.down()
+    page.mouse.move(fx + 60, fy + 45, steps=6)
+    wait_for(page, "() => window.collab.app.gesture && window.collab.app.gesture.kind === 'scale'")
+    wait_for(page, SETTLED)
+    assert stats(page)["full"] == before["full"], "a scale never redraws the whole board"
+    page.mouse.up()
+    wait_connected(page)
+    wait_for(page, "x => window.collab.shown().get('orange').points[1][0] > x", o[2] + 1)
+    same_as_full_redraw(page, "a scale")
+    # A resize: the corner handle of the purple rectangle alone.
+    page.keyboard.press("Escape")
+    p = box_of(page, "purple")
+    page.mouse.click(*screen(page, (p[0] + p[2]) / 2, (p[1] + p[3]) / 2))
+    wait_for(page, "() => window.collab.app.selection.ids.size === 1")
+    corner = page.evaluate("window.collab.shown().get('purple').points[1]")
+    hx, hy = screen(page, *corner)
+    wait_for(page, SETTLED)
+    before = stats(page)
+    page.mouse.move(hx, hy)
+    page.mouse.down()
+    page.mouse.move(hx + 50, hy + 35, steps=6)
+    wait_for(page, "() => window.collab.app.gesture && window.collab.app.gesture.kind === 'resize'")
+    wait_for(page, SETTLED)
+    assert stats(page)["full"] == before["full"], "a resize never redraws the whole board"
+    page.mouse.up()
+    wait_connected(page)
+    wait_for(page, "x => window.collab.shown().get('purple').points[1][0] > x", corner[0] + 1)
+    same_as_full_redraw(page, "a resize")
+    console.assert_clean()
