@@ -14,10 +14,9 @@ from typing import Any, Protocol
 
 from socketio import packet as sio_packet
 
-from . import _json
 from .errors import CollabError
 from .model import OpRequest
-from .packets import encoded_ack
+from .packets import encoded_ack, encodes_with_collab_json
 
 
 class AckSink(Protocol):
@@ -102,7 +101,7 @@ class DeferredAck:
 
 def send_ack(server: Any, eio_sid: str, namespace: str, ack_id: int, args: list[Any]) -> None:
     """Send the ACK of ``args`` to ``ack_id``: encoded straight to bytes when collab's JSON encodes packets."""
-    if getattr(server.packet_class, "json", None) is _json:
+    if encodes_with_collab_json(server):
         pkt = encoded_ack(namespace, ack_id, args)
         if pkt is not None:
             server._send_eio_packet(eio_sid, pkt)

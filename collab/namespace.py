@@ -38,7 +38,7 @@ from .fanout import Fanout
 from .handlers import Connection
 from .limits import TokenBucket
 from .model import OpRequest, room_of
-from .packets import MALFORMED
+from .packets import MALFORMED, encodes_with_collab_json
 from .presence import Peer, Presence, default_color
 from .roles import ROLES
 from .settings import RealtimeSettings
@@ -527,8 +527,7 @@ class NotesNamespace(flask_socketio.Namespace):
 
         A host's own SocketIO may encode with another module; its joins get decoded items.
         """
-        packet_class = self.socketio.server.packet_class  # type: ignore[union-attr]
-        return getattr(packet_class, "json", None) is _json and _json.splices
+        return encodes_with_collab_json(self.socketio.server) and _json.splices  # type: ignore[union-attr]
 
     def _leave(self, conn: Connection, data: Any, mine: Any) -> dict[str, Any]:
         note = protocol.target_note(data, "leave")

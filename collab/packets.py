@@ -46,6 +46,15 @@ class CollabPacket(packet.Packet):
         return count
 
 
+def encodes_with_collab_json(server: Any) -> bool:
+    """Whether the Socket.IO ``server`` encodes packets with collab's JSON module.
+
+    collab's own SocketIO does; a host's may use another, whose acks and joins
+    then take python-socketio's own path with decoded items.
+    """
+    return getattr(server.packet_class, "json", None) is _json
+
+
 class EncodedMessage(eio_packet.Packet):  # type: ignore[misc]
     """An Engine.IO MESSAGE already encoded: the UTF-8 of its text, as ``head`` then ``data``.
 
