@@ -465,6 +465,21 @@ def test_while_a_selection_is_dragged_it_is_on_live_at_its_new_place_and_off_the
     console.assert_clean()
 
 
+def drag_without_a_full_redraw(page: Any, start: tuple[float, float], by: tuple[float, float], kind: str) -> None:
+    """Drag the select tool from ``start`` by ``by`` (screen px) as gesture ``kind``, then release:
+    no frame of the gesture redraws the whole board."""
+    wait_for(page, SETTLED)
+    before = stats(page)
+    page.mouse.move(*start)
+    page.mouse.down()
+    page.mouse.move(start[0] + by[0], start[1] + by[1], steps=6)
+    wait_for(page, "k => window.collab.app.gesture && window.collab.app.gesture.kind === k", kind)
+    wait_for(page, SETTLED)
+    assert stats(page)["full"] == before["full"], f"a {kind} never redraws the whole board"
+    page.mouse.up()
+    wait_connected(page)
+
+
 @pytest.mark.parametrize("transport", TRANSPORTS)
 def test_after_a_drag_a_resize_and_a_scale_the_board_shows_what_a_full_redraw_shows(
     server: ServerProcess, opener: Opener, console: Console, peer: Peer, transport: str
@@ -486,31 +501,14 @@ def test_after_a_drag_a_resize_and_a_scale_the_board_shows_what_a_full_redraw_sh
     page.mouse.click(*screen(page, o[0], (o[1] + o[3]) / 2))  # on the orange one's left edge
     page.keyboard.up("Shift")
     wait_for(page, "() => window.collab.app.selection.ids.size === 2")
-    wait_for(page, SETTLED)
-    before = stats(page)
-    page.mouse.move(px, py)
-    page.mouse.down()
-    page.mouse.move(px - 70, py + 30, steps=6)
-    wait_for(page, SETTLED)
-    assert stats(page)["full"] == before["full"], "a drag never redraws the whole board"
-    page.mouse.up()
-    wait_connected(page)
+    drag_without_a_full_redraw(page, (px, py), (-70, 30), "move")
     wait_for(page, "x => window.collab.shown().get('purple').points[0][0] < x", p[0] - 1)
     same_as_full_redraw(page, "a drag of two items")
     # A scale: the bottom-right corner of the two items' box.
     frame = page.evaluate("window.collab.app.selection.frame()")
     fx, fy = screen(page, frame[2], frame[3])
     o = box_of(page, "orange")
-    wait_for(page, SETTLED)
-    before = stats(page)
-    page.mouse.move(fx, fy)
-    page.mouse.down()
-    page.mouse.move(fx + 60, fy + 45, steps=6)
-    wait_for(page, "() => window.collab.app.gesture && window.collab.app.gesture.kind === 'scale'")
-    wait_for(page, SETTLED)
-    assert stats(page)["full"] == before["full"], "a scale never redraws the whole board"
-    page.mouse.up()
-    wait_connected(page)
+    drag_without_a_full_redraw(page, (fx, fy), (60, 45), "scale")
     wait_for(page, "x => window.collab.shown().get('orange').points[1][0] > x", o[2] + 1)
     same_as_full_redraw(page, "a scale")
     # A resize: the corner handle of the purple rectangle alone.
@@ -519,17 +517,7 @@ def test_after_a_drag_a_resize_and_a_scale_the_board_shows_what_a_full_redraw_sh
     page.mouse.click(*screen(page, (p[0] + p[2]) / 2, (p[1] + p[3]) / 2))
     wait_for(page, "() => window.collab.app.selection.ids.size === 1")
     corner = page.evaluate("window.collab.shown().get('purple').points[1]")
-    hx, hy = screen(page, *corner)
-    wait_for(page, SETTLED)
-    before = stats(page)
-    page.mouse.move(hx, hy)
-    page.mouse.down()
-    page.mouse.move(hx + 50, hy + 35, steps=6)
-    wait_for(page, "() => window.collab.app.gesture && window.collab.app.gesture.kind === 'resize'")
-    wait_for(page, SETTLED)
-    assert stats(page)["full"] == before["full"], "a resize never redraws the whole board"
-    page.mouse.up()
-    wait_connected(page)
+    drag_without_a_full_redraw(page, screen(page, *corner), (50, 35), "resize")
     wait_for(page, "x => window.collab.shown().get('purple').points[1][0] > x", corner[0] + 1)
     same_as_full_redraw(page, "a resize")
     console.assert_clean()
