@@ -11,8 +11,10 @@ poll, up to the 25 s ping interval. A script that sends and then closes at once
 hits it often.
 
 :class:`Client` is ``socketio.Client`` with an Engine.IO client whose writer,
-once it ends while the client is disconnecting over long-polling, sends what is
-still queued up to the stop marker in one last POST.
+once it ends while the client is disconnecting over long-polling, sends that
+goodbye in one last POST. Only the goodbye: events still queued are given up,
+as the stock client gives them up, since a caller that resends them on its next
+connection (:class:`collab.client.NoteClient` does) would see them applied twice.
 
 It also sends the connection's extra headers (``headers=`` of ``connect``) with
 every long-polling request, not only the handshake: the stock client forgets
@@ -30,6 +32,7 @@ from __future__ import annotations
 from typing import Any
 
 import engineio
+import engineio.packet
 import socketio
 from engineio.payload import Payload
 from socketio import packet
@@ -80,7 +83,14 @@ class _EngineIOClient(engineio.Client):  # type: ignore[misc]
             self._send_leftovers()
 
     def _send_leftovers(self) -> None:
-        """POST what is queued before the stop marker (the DISCONNECT and CLOSE packets)."""
+        """POST the goodbye queued before the stop marker: the DISCONNECT and CLOSE packets only.
+
+        Events and acks still queued are dropped, as the stock client drops
+        them: a caller that disconnects without waiting has given them up,
+        and :class:`collab.client.NoteClient` sends its unacknowledged ops
+        again on its next connection, so delivering them here as well would
+        apply a ``move`` twice.
+        """
         packets: list[Any] = []
         while True:
             try:
@@ -90,9 +100,10 @@ class _EngineIOClient(engineio.Client):  # type: ignore[misc]
             self.queue.task_done()
             if pkt is None:
                 break
-            packets.append(pkt)
+            if _is_goodbye(pkt):
+                packets.append(pkt)
         if packets:
-            self.logger.info("Sending %d packet(s) queued before the disconnect", len(packets))
+            self.logger.info("Sending the goodbye queued before the disconnect")
             self._send_request(
                 "POST",
                 self.base_url,
@@ -100,6 +111,14 @@ class _EngineIOClient(engineio.Client):  # type: ignore[misc]
                 headers={"Content-Type": "text/plain"},
                 timeout=self.request_timeout,
             )
+
+
+def _is_goodbye(pkt: Any) -> bool:
+    """An Engine.IO CLOSE, or a MESSAGE holding a Socket.IO DISCONNECT (its text starts with ``1``)."""
+    if pkt.packet_type == engineio.packet.CLOSE:
+        return True
+    data = pkt.data
+    return bool(pkt.packet_type == engineio.packet.MESSAGE and isinstance(data, str) and data[:1] == "1")
 
 
 class _Packet(packet.Packet):  # type: ignore[misc]

@@ -249,3 +249,31 @@ def test_random_cuts_with_every_kind_of_op_leave_every_replica_equal_to_the_serv
         finally:
             for c in (a, b, observer):
                 c.close(flush=False)
+
+
+def test_a_move_queued_behind_a_dead_post_is_applied_once(server, note_id):
+    """An abandoned polling connection must not deliver ops the next connection sends again.
+
+    The link goes dead while a POST carries the first move, so the second
+    waits in Engine.IO's queue. The client gives up on the link (liveness),
+    connects again once the link is back and sends both moves again. The old
+    connection's writer, back from its timed-out POST, must then send only
+    its goodbye, not the queued move as well: each move is applied once.
+    """
+    with FaultProxy("127.0.0.1", server.port) as proxy:
+        client = NoteClient(proxy.url, note_id, name="mover", transports=["polling"], liveness=2.0, timeout=30)
+        try:
+            box = client.rect(0, 0, 10, 10, wait=True)
+            proxy.freeze()
+            client.move(box, 1, 0, wait=False)
+            time.sleep(0.3)  # the first move's POST is under way into the black hole
+            client.move(box, 0, 1, wait=False)
+            client.wait_until(lambda c: not c.connected, timeout=10)
+            proxy.thaw()
+            client.wait_synced(timeout=30)
+            time.sleep(5)  # past the old POST's timeout, when its writer sends what it had queued
+            state = _server_note(server.url, note_id)
+            assert state["seq"] == 3, "a move was applied twice or lost"
+            assert state["strokes"][0]["points"] == [[1, 1], [11, 11]]
+        finally:
+            client.close(flush=False)
