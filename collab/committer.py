@@ -16,6 +16,7 @@ the committer or take a lock that a submitter holds.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -56,6 +57,9 @@ class Committer:
         #: How many transactions and ops went through (for metrics and benchmarks).
         self.batches = 0
         self.ops = 0
+        #: Requests queued and not yet settled (committed or refused, and broadcast).
+        self._unsettled = 0
+        self._count_lock = threading.Lock()  # handlers are threads in the threading mode
 
     def start(self) -> None:
         """Start the writer task and the store's housekeeping (idempotent)."""
@@ -94,7 +98,23 @@ class Committer:
             done.set()
             return done
         self.start()
+        with self._count_lock:
+            self._unsettled += 1
         self._queue.put((req, done))
+        return done
+
+    def barrier(self) -> Any:
+        """A handle set once every request queued before this call is settled and broadcast.
+
+        A join waits on it before it reads, so that an op this process took
+        from a connection that then died is in the new connection's catch-up:
+        otherwise its client, not seeing it, would send a ``move`` again and
+        see it applied twice. ``None`` when nothing is queued (nothing to wait for).
+        """
+        if not self._unsettled or self._closed:
+            return None
+        done = self.runtime.event()
+        self._queue.put((None, done))
         return done
 
     def wait(self, req: OpRequest, done: Any) -> OpRequest:
@@ -129,29 +149,36 @@ class Committer:
                     stop = True
                     break
                 items.append(nxt)
-            batch = [req for req, _ in items]
-            started = time.perf_counter()
-            try:
-                self.runtime.blocking(self.store.apply, batch)
-            except Exception:  # a bug in the store: refuse the batch, keep serving
-                log.exception("committer: batch of %d failed", len(batch))
-                for req in batch:
-                    req.op = None
-                    req.error = InternalError("the server failed to store the op; it was not applied")
-            self.batches += 1
-            self.ops += len(batch)
-            if self.metrics is not None:
-                self.metrics.commit_seconds.observe(time.perf_counter() - started)
-                self.metrics.batch.observe(len(batch))
-            if self.on_commit is not None:
-                try:
-                    self.on_commit(batch)
-                except Exception:
-                    log.exception("committer: broadcasting a batch failed")
+            batch = [req for req, _ in items if req is not None]  # None: a barrier
+            if batch:
+                self._commit(batch)
+            with self._count_lock:
+                self._unsettled -= len(batch)
             for _, done in items:
                 done.set()
             if stop:
                 return
+
+    def _commit(self, batch: list[OpRequest]) -> None:
+        """Store one batch in one transaction, then broadcast it."""
+        started = time.perf_counter()
+        try:
+            self.runtime.blocking(self.store.apply, batch)
+        except Exception:  # a bug in the store: refuse the batch, keep serving
+            log.exception("committer: batch of %d failed", len(batch))
+            for req in batch:
+                req.op = None
+                req.error = InternalError("the server failed to store the op; it was not applied")
+        self.batches += 1
+        self.ops += len(batch)
+        if self.metrics is not None:
+            self.metrics.commit_seconds.observe(time.perf_counter() - started)
+            self.metrics.batch.observe(len(batch))
+        if self.on_commit is not None:
+            try:
+                self.on_commit(batch)
+            except Exception:
+                log.exception("committer: broadcasting a batch failed")
 
     def close(self) -> None:
         """Finish what is queued, then stop the writer task."""

@@ -54,6 +54,8 @@ JOINS_PER_ADDRESS = 20
 JOIN_BYTES_PER_ADDRESS = 4
 #: Refusals of one connection per flood window logged at info (the rest at debug).
 LOGGED_REFUSALS = 10
+#: Seconds a join waits for the ops queued before it to commit (a stalled store: it reads anyway).
+JOIN_SETTLE_WAIT = 2.0
 
 
 def _for_address(buckets: dict[str, TokenBucket], ip: str, like: TokenBucket, k: int, now: float) -> TokenBucket:
@@ -429,6 +431,12 @@ class NotesNamespace(flask_socketio.Namespace):
         # Enter the room before reading, so no op committed meanwhile is missed:
         # such ops may reach the client before this ack; it keeps those above `seq`.
         self.enter_room(conn.sid, room_of(note))
+        # Ops this process took before the join (perhaps from this client's
+        # connection that just died) are committed first, so the catch-up holds
+        # them and the client does not send them again.
+        settled = self.committer.barrier() if self.committer is not None else None
+        if settled is not None:
+            settled.wait(JOIN_SETTLE_WAIT)
         read = functools.partial(
             self.store.join,
             note,

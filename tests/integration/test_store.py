@@ -257,6 +257,41 @@ def test_committer_runs_store_maintenance(tmp_path: Path) -> None:
         s.close()
 
 
+def test_a_committer_barrier_is_passed_only_once_every_op_queued_before_it_is_stored(tmp_path: Path) -> None:
+    """A join waits on it, so its catch-up holds the ops a dead connection of its client sent."""
+    import time
+
+    import engineio
+
+    from collab.committer import Committer
+    from collab.runtime import Runtime
+
+    s = open_store(f"sqlite:///{tmp_path / 'b.db'}")
+    committer = Committer(s, Runtime(engineio.Server(async_mode="threading")))
+    apply_now = s.apply
+
+    def slow_apply(batch: list[OpRequest]) -> None:
+        time.sleep(0.3)  # a batch still being written when the join arrives
+        apply_now(batch)
+
+    s.apply = slow_apply  # type: ignore[method-assign]
+    try:
+        s.create("n", "N")
+        assert committer.barrier() is None  # nothing queued: nothing to wait for
+        reqs = [op("n", sid=f"s{i}") for i in range(3)]
+        handles = [committer.enqueue(r) for r in reqs]
+        barrier = committer.barrier()
+        assert barrier is not None and barrier.wait(10)
+        assert [r.op["seq"] for r in reqs if r.op] == [1, 2, 3]
+        assert all(h.is_set() for h in handles)
+        st = s.join("n", 0, None)
+        assert st is not None and st.note.seq == 3
+        assert committer.barrier() is None  # all settled again
+    finally:
+        committer.close()
+        s.close()
+
+
 def test_a_failing_statement_refuses_the_batch_as_store_unavailable(store: Store) -> None:
     """Errors the driver raises on the commit's raw cursor are reported like SQLAlchemy's."""
     store.create("n", "N")
