@@ -1,10 +1,13 @@
 """Fan-out: each committed op goes to the other members of its note, in seq order.
 
 The committer calls :meth:`Fanout.batch` after each commit. Local emits
-never wait (a non-blocking write, else a queued packet), so they run inline.
-Through a message queue every emit is a network round trip: then a task of
-its own sends them, in the same order, and the next commit does not wait for
-the previous batch's broadcasts.
+never wait (a non-blocking write, else a queued packet), so they run inline,
+writes held back under gevent so that a member gets a batch's ops and its own
+acks in one ``send``. What must cross to other processes is a network round
+trip: a task of its own publishes it, in the same order, and the next commit
+does not wait for it. With collab's Redis manager that is one message per
+batch; with another python-socketio message queue, each emit is published
+(and emitted here) by that task.
 """
 
 from __future__ import annotations
@@ -34,45 +37,53 @@ class Fanout:
     ) -> None:
         self._emit = emit
         self._namespace = namespace
-        #: A manager that sends a batch as one message (collab.queues), else None: one emit per op.
-        self._emit_batch = getattr(server.manager, "emit_batch", None)
-        self._server = server
+        manager = server.manager
+        #: Through a message queue, every emit publishes unless the manager splits them (collab.queues).
+        self._queued = hasattr(manager, "_publish")
+        self._emit_here = getattr(manager, "emit_here", None)
+        self._publish_batch = getattr(manager, "publish_batch", None)
+        self._gevent = server.eio.async_mode == "gevent"
         self._runtime = runtime
         self._metrics = metrics
         self._signal = signal
-        self._outbox: Any = None  # committed batches waiting for the broadcaster task
+        self._outbox: Any = None  # what the publisher task sends, in commit order
 
     def batch(self, batch: Sequence[OpRequest]) -> None:
         """Send each newly committed op of ``batch`` to the other members of its note."""
-        if not hasattr(self._server.manager, "_publish"):
-            if self._server.eio.async_mode == "gevent":
-                _wswriter.hold()  # a member gets the batch's ops and its own acks in one write
-            self._send(batch)
+        if self._queued and self._publish_batch is None:
+            self._later(batch)  # python-socketio's queue: every emit is a round trip
             return
+        if self._gevent:
+            _wswriter.hold()  # a member gets the batch's ops and its own acks in one write
+        self._send(batch)
+
+    def _later(self, item: Any) -> None:
         if self._outbox is None:
             self._outbox = self._runtime.queue()
-            self._runtime.spawn(self._broadcaster)
-        self._outbox.put(batch)
+            self._runtime.spawn(self._publisher)
+        self._outbox.put(item)
 
-    def _broadcaster(self) -> None:
+    def _publisher(self) -> None:
         while True:
-            batch = self._outbox.get()
+            item = self._outbox.get()
             try:
-                self._send(batch)
+                if self._publish_batch is not None:
+                    self._publish_batch(self._namespace, item)
+                else:
+                    self._send(item)
             except Exception:
                 log.exception("broadcasting a batch failed")
 
     def _send(self, batch: Sequence[OpRequest]) -> None:
         metrics, signal, emit = self._metrics, self._signal, self._emit
         fresh = [req for req in batch if req.op is not None and not req.duplicate]
-        if self._emit_batch is not None and fresh:
-            self._emit_batch(
-                self._namespace,
-                [(req.kind, {"note": req.note, **req.op}, room_of(req.note), req.context) for req in fresh],  # type: ignore[dict-item]
-            )
+        if self._emit_here is not None and fresh:
+            emits = [(req.kind, {"note": req.note, **req.op}, room_of(req.note), req.context) for req in fresh]  # type: ignore[dict-item]
+            self._emit_here(self._namespace, emits)
+            self._later(emits)
         for req in fresh:
             assert req.op is not None
-            if self._emit_batch is None:
+            if self._emit_here is None:
                 emit(req.kind, {"note": req.note, **req.op}, room=room_of(req.note), skip_sid=req.context)
             if metrics is not None:
                 metrics.ops.labels(req.kind).inc()

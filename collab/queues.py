@@ -2,11 +2,12 @@
 
 python-socketio's Redis manager publishes one Redis message per emit, so a
 group commit of 50 ops cost 50 round trips to Redis and 50 messages for every
-other process to decode. :class:`BatchingRedisManager` adds
-:meth:`~BatchingRedisManager.emit_batch`: the ops of one committed batch go out
-as one message, which every other process expands into its local emits, in
-order. Everything else (presence, rooms, disconnects, other emits) is
-python-socketio's own. It overrides the one method that receives emits.
+other process to decode. :class:`BatchingRedisManager` splits a committed
+batch's broadcast in two: :meth:`~BatchingRedisManager.emit_here` to this
+process's clients, at once, and :meth:`~BatchingRedisManager.publish_batch`,
+one message that every other process expands into its local emits, in order.
+Everything else (presence, rooms, disconnects, other emits) is python-socketio's
+own. It overrides the one method that receives emits.
 """
 
 from __future__ import annotations
@@ -25,10 +26,13 @@ Emit = tuple[str, Any, str, Any]  # event, data, room, skip_sid
 class BatchingRedisManager(socketio.RedisManager):  # type: ignore[misc]
     """python-socketio's :class:`~socketio.RedisManager`, plus one Redis message per committed batch."""
 
-    def emit_batch(self, namespace: str, emits: Sequence[Emit]) -> None:
-        """Emit every ``(event, data, room, skip_sid)`` here, then publish them to the others at once."""
+    def emit_here(self, namespace: str, emits: Sequence[Emit]) -> None:
+        """Emit every ``(event, data, room, skip_sid)`` to this process's clients only, in order."""
         for event, data, room, skip_sid in emits:
             self.emit(event, data, namespace=namespace, room=room, skip_sid=skip_sid, ignore_queue=True)
+
+    def publish_batch(self, namespace: str, emits: Sequence[Emit]) -> None:
+        """Send ``emits`` to the other processes as one message (a Redis round trip)."""
         self._publish(
             {
                 "method": "emit",
@@ -47,9 +51,7 @@ class BatchingRedisManager(socketio.RedisManager):  # type: ignore[misc]
         if message.get("event") != BATCH:
             super()._handle_emit(message)
             return
-        namespace = message.get("namespace") or "/"
-        for event, data, room, skip_sid in message["data"][0]:
-            self.emit(event, data, namespace=namespace, room=room, skip_sid=skip_sid, ignore_queue=True)
+        self.emit_here(message.get("namespace") or "/", message["data"][0])
 
 
 def manager_for(url: str | None, channel: str) -> Any:
