@@ -8,6 +8,7 @@ wants. A new database is one subclass here and one entry in :data:`DIALECTS`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from sqlalchemy import create_engine, event, text
@@ -19,6 +20,12 @@ from ..errors import ConfigError
 #: SQLite: WAL pages after which a commit checkpoints by itself (SQLite's default is 1,000);
 #: the server checkpoints in the background long before (see SQLiteDialect.maintain).
 WAL_AUTOCHECKPOINT_PAGES = 10_000
+#: A statement and its parameters.
+Query = tuple[str, Sequence[Any]]
+#: The store's four write statements (new items, changed items, ops, note rows), and their rows.
+WriteSQL = tuple[str, str, str, str]
+WriteRows = tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]
+
 #: PostgreSQL advisory lock key that serializes schema creation, migrations and note creation.
 SCHEMA_LOCK = 0x636F6C6C6162  # "collab"
 
@@ -38,24 +45,39 @@ class Dialect:
         """Open the engine for ``url``; ``options`` are the store's settings."""
         raise NotImplementedError
 
-    def write_batch(
-        self,
-        cur: Any,
-        sql: tuple[str, str, str, str],
-        inserts: list[tuple[Any, ...]],
-        updates: list[tuple[Any, ...]],
-        log: list[tuple[Any, ...]],
-        notes: list[tuple[Any, ...]],
-    ) -> None:
-        """Write a batch's rows on the DBAPI cursor ``cur``: new items, changed items, ops, note rows.
+    def cursor(self, raw: Any) -> Any:
+        """The committer's DBAPI cursor on its raw pooled connection ``raw``."""
+        return raw.cursor()
 
-        ``sql`` holds the store's four statements for one row each, in that
-        order; each list holds their parameter rows. The default runs them
-        with ``executemany``.
+    def release(self, raw: Any) -> None:
+        """Undo what :meth:`cursor` changed on ``raw`` before it goes back to the pool."""
+
+    def read(self, cur: Any, queries: Sequence[Query]) -> list[list[Any]]:
+        """Start the write transaction, then run a batch's reads in order: each one's rows.
+
+        The default runs :meth:`begin` and then each query on its own.
         """
-        for statement, rows in zip(sql, (inserts, updates, log, notes), strict=True):
-            if rows:
-                cur.executemany(statement, rows)
+        self.begin(cur)
+        out = []
+        for statement, params in queries:
+            cur.execute(statement, params)
+            out.append(cur.fetchall())
+        return out
+
+    def write(self, raw: Any, cur: Any, sql: WriteSQL, rows: WriteRows, after: Sequence[Query]) -> None:
+        """Write a batch's rows, run the statements ``after``, and commit.
+
+        ``sql`` holds the store's four statements for one row each: new items,
+        changed items, ops, note rows; ``rows`` holds their parameter rows, in
+        that order. The default runs them with ``executemany``, then
+        :meth:`commit`.
+        """
+        for statement, params in zip(sql, rows, strict=True):
+            if params:
+                cur.executemany(statement, params)
+        for statement, args in after:
+            cur.execute(statement, args)
+        self.commit(raw, cur)
 
     def begin(self, cur: Any) -> None:
         """Start a write transaction on the committer's DBAPI cursor (psycopg begins one by itself)."""
@@ -142,7 +164,7 @@ class SQLiteDialect(Dialect):
         store.checkpoint("TRUNCATE")  # leave a small WAL behind
 
 
-#: PostgreSQL: a batch's writes as one statement (see PostgresDialect.write_batch). Each
+#: PostgreSQL: a batch's writes as one statement (see PostgresDialect.write). Each
 #: parameter is a JSON array of rows, each row an array of column values. The item rows
 #: inserted and those updated are never the same rows.
 PG_WRITE_BATCH = """
@@ -181,24 +203,45 @@ class PostgresDialect(Dialect):
     def lock_schema(self, conn: Connection) -> None:
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SCHEMA_LOCK})
 
-    def write_batch(
-        self,
-        cur: Any,
-        sql: tuple[str, str, str, str],
-        inserts: list[tuple[Any, ...]],
-        updates: list[tuple[Any, ...]],
-        log: list[tuple[Any, ...]],
-        notes: list[tuple[Any, ...]],
-    ) -> None:
-        """All of a batch's rows in one statement, :data:`PG_WRITE_BATCH`, each table's rows as JSON.
+    def cursor(self, raw: Any) -> Any:
+        """A client-side binding cursor in autocommit: several statements travel in one message.
+
+        A batch then costs two round trips to the server, reads then writes
+        (see :meth:`read` and :meth:`write`), where a cursor of prepared
+        statements costs five: BEGIN, each statement, COMMIT. Values are
+        quoted by libpq (``PQescapeLiteral``), and the write's rows travel as
+        JSON texts.
+        """
+        from psycopg import ClientCursor
+
+        conn = raw.driver_connection
+        if not conn.autocommit:
+            conn.autocommit = True  # the transaction is begun and committed in the statements
+        return ClientCursor(conn)
+
+    def release(self, raw: Any) -> None:
+        raw.driver_connection.autocommit = False  # the pool's other users expect psycopg's default
+
+    def read(self, cur: Any, queries: Sequence[Query]) -> list[list[Any]]:
+        """``BEGIN`` and every read of the batch as one message; each read's rows."""
+        cur.execute("; ".join(("BEGIN", *(q for q, _ in queries))), [p for _, params in queries for p in params])
+        out = []
+        for _ in queries:
+            cur.nextset()  # the first result is BEGIN's
+            out.append(cur.fetchall())
+        return out
+
+    def write(self, raw: Any, cur: Any, sql: WriteSQL, rows: WriteRows, after: Sequence[Query]) -> None:
+        """The batch's rows in one statement, :data:`PG_WRITE_BATCH`, then ``after`` and ``COMMIT``: one message.
 
         psycopg's ``executemany`` runs the Python of a statement, and a wait on
         the socket, for every row (a batch of five strokes in five notes made
-        fifteen), and its array parameters escape each text in Python. JSON is
-        encoded and parsed in C, and the statement, always the same text, is
-        prepared once per connection.
+        fifteen), and its array parameters escape each text in Python. Each
+        table's rows go as one JSON text, encoded and parsed in C.
         """
-        cur.execute(PG_WRITE_BATCH, [_json.dumps(rows) for rows in (inserts, updates, log, notes)])
+        statements = (PG_WRITE_BATCH, *(q for q, _ in after), "COMMIT")
+        params = [*(_json.dumps(r) for r in rows), *(p for _, args in after for p in args)]
+        cur.execute("; ".join(statements), params)
 
     def read_options(self) -> dict[str, Any]:
         return {"isolation_level": "REPEATABLE READ"}  # the note row and its items in one snapshot

@@ -64,7 +64,7 @@ from .. import _json, ops
 from ..errors import CollabError, ConfigError, NotFound, StoreUnavailable, TooLarge
 from ..model import JoinState, NoteInfo, OpRequest
 from .base import Store, decode_cursor
-from .dialects import WAL_AUTOCHECKPOINT_PAGES, dialect_for
+from .dialects import WAL_AUTOCHECKPOINT_PAGES, Query, WriteRows, dialect_for
 
 __all__ = ["SCHEMA_VERSION", "WAL_AUTOCHECKPOINT_PAGES", "SQLStore", "normalize_url"]
 
@@ -408,13 +408,12 @@ class SQLStore(Store):
                 raw, kept = self.engine.raw_connection(), False
             committing = False
             try:
-                cur = raw.cursor()
+                cur = self.d.cursor(raw)
                 try:
-                    self.d.begin(cur)
                     try:
-                        out = self._apply_on(cur, batch, time.time())
+                        out, rows, after = self._apply_on(cur, batch, time.time())
                         committing = True
-                        self.d.commit(raw, cur)
+                        self.d.write(raw, cur, self._writes, rows, after)
                     except BaseException:
                         raw.rollback()
                         raise
@@ -440,6 +439,7 @@ class SQLStore(Store):
 
     def _keep_writer(self, raw: Any) -> None:
         if self._writers:  # one idle writer is enough; the pool takes the others back
+            self.d.release(raw)
             raw.close()
         else:
             self._writers.append(raw)
@@ -473,50 +473,68 @@ class SQLStore(Store):
     def _in(self, values: Sequence[Any]) -> str:
         return ", ".join([self._ph] * len(values))
 
-    def _load(self, cur: Any, batch: Sequence[OpRequest], notes: set[str]) -> dict[str, tuple[ops.NoteState, dict]]:
-        """The rows of every item id the batch names, per note: a partial :class:`~collab.ops.NoteState`.
+    def _reads(self, batch: Sequence[OpRequest], note_ids: list[str]) -> list[Query]:
+        """The queries of a batch's rows: its notes' (locked), then the files and items it names.
 
-        One query for the whole batch (chunked for long id lists): notes x ids
-        is a superset of the pairs wanted, and the extra matches are harmless.
+        They name every note of the batch, existing or not, and notes x ids is
+        a superset of the pairs wanted; :meth:`_loaded` drops the extra rows.
+        Long id lists are chunked.
         """
-        out: dict[str, tuple[ops.NoteState, dict]] = {n: (ops.NoteState(), {}) for n in notes}
-        images = {(r.note, r.body["file"]) for r in batch if r.note in notes and "file" in r.body}
+        queries: list[Query] = [(self._q_lock.format(self._in(note_ids)), note_ids)]
+        images = {(r.note, r.body["file"]) for r in batch if "file" in r.body}
         if images:  # image items may name only files uploaded to their note
             image_notes, file_ids = sorted({n for n, _ in images}), sorted({f for _, f in images})
-            for n in image_notes:
-                out[n][0].files = set()
-            cur.execute(self._q_files.format(self._in(image_notes), self._in(file_ids)), [*image_notes, *file_ids])
-            for note_id, file_id in cur.fetchall():
-                files = out[note_id][0].files
-                assert files is not None
-                files.add(file_id)
-        ids = sorted({i for req in batch if req.note in notes for i in ops.KINDS[req.kind].ids(req.body)})
-        if not ids:
-            return out
-        note_ids = sorted(notes)
+            queries.append((self._q_files.format(self._in(image_notes), self._in(file_ids)), [*image_notes, *file_ids]))
+        ids = sorted({i for req in batch for i in ops.KINDS[req.kind].ids(req.body)})
         for i in range(0, len(ids), _IN_CHUNK):
             chunk = ids[i : i + _IN_CHUNK]
-            cur.execute(self._q_rows.format(self._in(note_ids), self._in(chunk)), [*note_ids, *chunk])
-            for note_id, item_id, alive, data in cur.fetchall():
+            queries.append((self._q_rows.format(self._in(note_ids), self._in(chunk)), [*note_ids, *chunk]))
+        return queries
+
+    def _loaded(
+        self, batch: Sequence[OpRequest], notes: set[str], results: list[list[Any]]
+    ) -> dict[str, tuple[ops.NoteState, dict]]:
+        """The rows :meth:`_reads` found (``results``, after the notes' own), per existing note.
+
+        Each note gets a partial :class:`~collab.ops.NoteState` of the items
+        and files its ops name, and the rows it holds.
+        """
+        out: dict[str, tuple[ops.NoteState, dict]] = {n: (ops.NoteState(), {}) for n in notes}
+        if any("file" in r.body for r in batch):
+            for n in {r.note for r in batch if "file" in r.body} & notes:
+                out[n][0].files = set()
+            for note_id, file_id in results[0]:
+                files = out[note_id][0].files if note_id in out else None
+                if files is not None:
+                    files.add(file_id)
+            results = results[1:]
+        for chunk in results:
+            for note_id, item_id, alive, data in chunk:
+                if note_id not in out:
+                    continue
                 state, rows = out[note_id]
                 (state.items if alive else state.removed)[item_id] = _loads(data)
                 rows[item_id] = _Row(stored=True)
         return out
 
-    def _apply_on(self, cur: Any, batch: Sequence[OpRequest], now: float) -> list[tuple[Any, bool, Any]]:
-        """Assign seqs in order; a constant number of statements per batch for strokes, whatever its size.
+    def _apply_on(
+        self, cur: Any, batch: Sequence[OpRequest], now: float
+    ) -> tuple[list[tuple[Any, bool, Any]], WriteRows, list[Query]]:
+        """Decide every op of the batch in seq order; what to answer, the rows to write, statements to run after.
 
-        The rows the batch names are loaded once (:meth:`_load`) into a working
+        The rows the batch names are read at once (:meth:`_reads`, in the
+        transaction the dialect begins) into a working
         :class:`~collab.ops.NoteState` per note; each op is decided and applied
         there by its :mod:`~collab.ops` kind, and the rows that changed are
-        written back together at the end. A clear also marks the rows it did
-        not load (one UPDATE).
+        written back together (the dialect's ``write``). A clear also marks the
+        rows it did not load (one UPDATE). A constant number of statements per
+        batch for strokes, whatever its size.
         """
         ids = sorted({r.note for r in batch})
-        cur.execute(self._q_lock.format(self._in(ids)), ids)
+        results = self.d.read(cur, self._reads(batch, ids))
         # note id -> [seq, live count, log_start, first seq of this batch]
-        state: dict[str, list[int]] = {r[0]: [r[1], r[2], r[3], r[1]] for r in cur.fetchall()}
-        work = self._load(cur, batch, set(state))
+        state: dict[str, list[int]] = {r[0]: [r[1], r[2], r[3], r[1]] for r in results[0]}
+        work = self._loaded(batch, set(state), results[1:])
         encoded: dict[tuple[str, str], str] = {}  # (note, item id) -> the item's JSON, when known already
         new_ops: list[tuple[Any, ...]] = []
         out: list[tuple[Any, bool, Any]] = []
@@ -573,13 +591,14 @@ class SQLStore(Store):
                 else:
                     inserts.append((note_id, item_id, item["seq"], item["peer"], alive, data))
         changed = [(note_id, st) for note_id, st in state.items() if st[0] != st[3]]
-        self.d.write_batch(cur, self._writes, inserts, updates, new_ops, [(st[0], st[1], now, n) for n, st in changed])
+        after: list[Query] = []
         for note_id, (seq, _, log_start, _) in changed:
             new_start = self._compact_to(seq, log_start)
             if new_start != log_start:
-                cur.execute(self._d_ops, (note_id, new_start))
-                cur.execute(self._u_log_start, (new_start, note_id))
-        return out
+                after.append((self._d_ops, (note_id, new_start)))
+                after.append((self._u_log_start, (new_start, note_id)))
+        notes = [(st[0], st[1], now, n) for n, st in changed]
+        return out, (inserts, updates, new_ops, notes), after
 
     def _compact_to(self, seq: int, log_start: int) -> int:
         """Where the log should start: keep ``oplog_keep`` ops, compact in chunks."""

@@ -350,6 +350,31 @@ def test_a_kept_postgresql_connection_closed_by_the_server_costs_no_batch(pg_url
         s.close()
 
 
+def test_a_second_postgresql_writer_goes_back_to_the_pool_as_psycopg_made_it(pg_url: str) -> None:
+    """The committer's connection runs in autocommit (its statements begin and commit the
+    transaction); one it does not keep must not hand that mode to the pool's other users,
+    whose writes (note creation, renames) rely on psycopg's transactions."""
+    s = open_store(pg_url)
+    try:
+        s.create("n", "N")
+        apply(s, op("n", sid="a"))
+        busy = s._writers.pop()  # type: ignore[attr-defined]  # as if another thread were writing with it
+        (req,) = apply(s, op("n", sid="b"))  # on a connection of its own, then kept
+        assert req.op is not None and req.op["seq"] == 2
+        s._keep_writer(busy)  # type: ignore[attr-defined]  # one writer is kept already: back to the pool
+        idle = [s.engine.raw_connection() for _ in range(s.engine.pool.checkedin())]  # type: ignore[attr-defined]
+        try:
+            assert busy.dbapi_connection is None  # returned
+            assert idle and all(c.driver_connection.autocommit is False for c in idle)
+        finally:
+            for c in idle:
+                c.close()
+        (req,) = apply(s, op("n", sid="c"))
+        assert req.op is not None and req.op["seq"] == 3
+    finally:
+        s.close()
+
+
 def test_one_op_the_database_refuses_fails_alone_and_its_batch_commits(store: Store) -> None:
     """Validation keeps such values out; should one get through, its neighbours are not failed with it."""
     store.create("n", "N")
