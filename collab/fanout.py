@@ -40,50 +40,48 @@ class Fanout:
         manager = server.manager
         #: Through a message queue, every emit publishes unless the manager splits them (collab.queues).
         self._queued = hasattr(manager, "_publish")
-        self._emit_here = getattr(manager, "emit_here", None)
-        self._publish_batch = getattr(manager, "publish_batch", None)
+        #: collab's Redis manager (collab.queues): local emits and one publish per batch, apart.
+        self._batching: Any = manager if hasattr(manager, "publish_batch") else None
         self._gevent = server.eio.async_mode == "gevent"
         self._runtime = runtime
         self._metrics = metrics
         self._signal = signal
-        self._outbox: Any = None  # what the publisher task sends, in commit order
+        self._outbox: Any = None  # the publisher task's calls, in commit order
 
     def batch(self, batch: Sequence[OpRequest]) -> None:
         """Send each newly committed op of ``batch`` to the other members of its note."""
-        if self._queued and self._publish_batch is None:
-            self._later(batch)  # python-socketio's queue: every emit is a round trip
+        if self._queued and self._batching is None:
+            self._later(self._send, batch)  # python-socketio's queue: every emit is a round trip
             return
         if self._gevent:
             _wswriter.hold()  # a member gets the batch's ops and its own acks in one write
         self._send(batch)
 
-    def _later(self, item: Any) -> None:
+    def _later(self, call: Callable[..., None], *args: Any) -> None:
+        """Run ``call(*args)`` in the publisher task, after the calls queued before it."""
         if self._outbox is None:
             self._outbox = self._runtime.queue()
             self._runtime.spawn(self._publisher)
-        self._outbox.put(item)
+        self._outbox.put((call, args))
 
     def _publisher(self) -> None:
         while True:
-            item = self._outbox.get()
+            call, args = self._outbox.get()
             try:
-                if self._publish_batch is not None:
-                    self._publish_batch(self._namespace, item)
-                else:
-                    self._send(item)
+                call(*args)
             except Exception:
                 log.exception("broadcasting a batch failed")
 
     def _send(self, batch: Sequence[OpRequest]) -> None:
         metrics, signal, emit = self._metrics, self._signal, self._emit
         fresh = [req for req in batch if req.op is not None and not req.duplicate]
-        if self._emit_here is not None and fresh:
+        if self._batching is not None and fresh:
             emits = [(req.kind, {"note": req.note, **req.op}, room_of(req.note), req.context) for req in fresh]  # type: ignore[dict-item]
-            self._emit_here(self._namespace, emits)
-            self._later(emits)
+            self._batching.emit_here(self._namespace, emits)
+            self._later(self._batching.publish_batch, self._namespace, emits)
         for req in fresh:
             assert req.op is not None
-            if self._emit_here is None:
+            if self._batching is None:
                 emit(req.kind, {"note": req.note, **req.op}, room=room_of(req.note), skip_sid=req.context)
             if metrics is not None:
                 metrics.ops.labels(req.kind).inc()
