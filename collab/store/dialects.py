@@ -80,10 +80,10 @@ class Dialect:
         self.commit(raw, cur)
 
     def begin(self, cur: Any) -> None:
-        """Start a write transaction on the committer's DBAPI cursor (psycopg begins one by itself)."""
+        """Start a write transaction on the committer's DBAPI cursor (the default :meth:`read` calls it)."""
 
     def commit(self, raw: Any, cur: Any) -> None:
-        """Commit the committer's transaction."""
+        """Commit the committer's transaction (the default :meth:`write` calls it)."""
         raw.commit()
 
     def lock_schema(self, conn: Connection) -> None:

@@ -500,13 +500,14 @@ class SQLStore(Store):
         and files its ops name, and the rows it holds.
         """
         out: dict[str, tuple[ops.NoteState, dict]] = {n: (ops.NoteState(), {}) for n in notes}
-        if any("file" in r.body for r in batch):
-            for n in {r.note for r in batch if "file" in r.body} & notes:
-                out[n][0].files = set()
+        image_notes = {r.note for r in batch if "file" in r.body}
+        if image_notes:  # the files query came first
+            files: dict[str, set[str]] = {n: set() for n in image_notes & notes}
             for note_id, file_id in results[0]:
-                files = out[note_id][0].files if note_id in out else None
-                if files is not None:
-                    files.add(file_id)
+                if note_id in files:
+                    files[note_id].add(file_id)
+            for note_id, ids in files.items():
+                out[note_id][0].files = ids
             results = results[1:]
         for chunk in results:
             for note_id, item_id, alive, data in chunk:
