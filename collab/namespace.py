@@ -208,10 +208,11 @@ class NotesNamespace(flask_socketio.Namespace):
                 self.metrics,
             )
         if self._presence_loop is None and self.presence.shared:
-            self.presence.heartbeat()  # before this process's first member is listed
+            # spawned before the heartbeat, which yields to other connections: one loop
             self._presence_loop = self.runtime.spawn(
                 watchdogs.keep_presence, self.presence, self.runtime, self._announce
             )
+            self.presence.heartbeat()  # before this connection's member is listed
         log.info("connect sid=%s ip=%s name=%r", sid, ip, peer["name"])
 
     def _identify(self, parsed: protocol.Auth) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -197,3 +198,32 @@ def test_processes_starting_at_once_on_a_fresh_database(tmp_path: Path, pg_url: 
     finally:
         for p in procs:
             p.stop()
+
+
+def test_connections_arriving_at_once_start_one_presence_heartbeat(tmp_path: Path, pg_url: str, redis_url: str) -> None:
+    import redis
+
+    channel = "collab-test-" + uuid.uuid4().hex[:8]
+    srv = ServerProcess(tmp_path, database=pg_url, env={"COLLAB_MESSAGE_QUEUE_CHANNEL": channel},
+                        args=["--message-queue", redis_url]).start()  # fmt: skip
+    peers: list[Peer] = []
+    try:
+        threads = [threading.Thread(target=lambda: peers.append(Peer(srv.url))) for _ in range(20)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        beats = 0
+        deadline = time.monotonic() + 4.5  # a heartbeat loop beats every 2 s: at most 3 times
+        with redis.Redis.from_url(redis_url).monitor() as mon:
+            for command in mon.listen():
+                if command["command"].startswith("SET ") and f"{channel}/notes:proc:" in command["command"]:
+                    beats += 1
+                if time.monotonic() > deadline:
+                    break
+        assert len(peers) == 20
+        assert 1 <= beats <= 3, f"{beats} heartbeats in 4.5 s: more than one heartbeat loop"
+    finally:
+        for p in peers:
+            p.close()
+        srv.stop()
