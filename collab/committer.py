@@ -21,8 +21,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .errors import InternalError, StoreUnavailable
-from .model import OpRequest
+from .errors import CollabError, InternalError, StoreUnavailable
+from .model import MemberChange, OpRequest
 from .runtime import Runtime
 from .store.base import Store
 
@@ -117,6 +117,23 @@ class Committer:
         self._queue.put((None, done))
         return done
 
+    def track(self, proc: str, note: str, present: bool) -> MemberChange:
+        """Queue a record that process ``proc`` has members in ``note`` (``present``), or none.
+
+        Records are written in the order they were queued, before the ops
+        queued with them; its ``done`` is set once it is written, or refused
+        (``error``). Like :meth:`barrier`, it is set only after every request
+        queued before it is settled.
+        """
+        change = MemberChange(proc, note, present, self.runtime.event())
+        if self._closed:
+            change.error = StoreUnavailable("the server is shutting down; retry on another connection")
+            change.done.set()
+            return change
+        self.start()
+        self._queue.put((change, change.done))
+        return change
+
     def wait(self, req: OpRequest, done: Any) -> OpRequest:
         """Wait until ``req`` is committed or refused; then ``req.op`` or ``req.error`` is set.
 
@@ -149,7 +166,10 @@ class Committer:
                     stop = True
                     break
                 items.append(nxt)
-            batch = [req for req, _ in items if req is not None]  # None: a barrier
+            batch = [req for req, _ in items if isinstance(req, OpRequest)]  # else a barrier (None) or a record
+            changes = [c for c, _ in items if isinstance(c, MemberChange)]
+            if changes:
+                self._record(changes)
             if batch:
                 self._commit(batch)
             with self._count_lock:
@@ -158,6 +178,28 @@ class Committer:
                 done.set()
             if stop:
                 return
+
+    def _record(self, changes: list[MemberChange]) -> None:
+        """Write member records, the last one of each (process, note) winning, in one call per process."""
+        final: dict[str, dict[str, bool]] = {}
+        for change in changes:
+            final.setdefault(change.proc, {})[change.note] = change.present
+        for proc, notes in final.items():
+            entered = [note for note, present in notes.items() if present]
+            left = [note for note, present in notes.items() if not present]
+            error: CollabError | None = None
+            try:
+                self.runtime.blocking(self.store.update_members, proc, entered, left)
+            except CollabError as exc:
+                log.warning("committer: recording where process %s has members failed: %s", proc, exc)
+                error = exc
+            except Exception:  # a bug in the store: refuse the joins, keep serving
+                log.exception("committer: recording where process %s has members failed", proc)
+                error = InternalError("the server failed to record the join; retry")
+            if error is not None:
+                for change in changes:
+                    if change.proc == proc:
+                        change.error = error
 
     def _commit(self, batch: list[OpRequest]) -> None:
         """Store one batch in one transaction, then broadcast it."""

@@ -203,6 +203,8 @@ class CollabState:
     def close(self) -> None:
         """Finish queued ops and close the store (at shutdown)."""
         self.committer.close()
+        if self.namespace.members is not None:
+            self.namespace.members.close()
         self.presence.close()
         self.store.close()
         self.runtime.close()

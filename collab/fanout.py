@@ -6,8 +6,9 @@ writes held back under gevent so that a member gets a batch's ops and its own
 acks in one ``send``. What must cross to other processes is a network round
 trip: a task of its own publishes it, in the same order, and the next commit
 does not wait for it. With collab's Redis manager that is one message per
-batch; with another python-socketio message queue, each emit is published
-(and emitted here) by that task.
+batch, and none for a batch whose notes have no members on another process
+(:mod:`collab.members`); with another python-socketio message queue, each
+emit is published (and emitted here) by that task.
 """
 
 from __future__ import annotations
@@ -78,7 +79,9 @@ class Fanout:
         if self._batching is not None and fresh:
             emits = [(req.kind, {"note": req.note, **req.op}, room_of(req.note), req.context) for req in fresh]  # type: ignore[dict-item]
             self._batching.emit_here(self._namespace, emits)
-            self._later(self._batching.publish_batch, self._namespace, emits)
+            crossing = [emit for emit, req in zip(emits, fresh, strict=True) if req.elsewhere]
+            if crossing:  # only notes another process has members in (collab.members)
+                self._later(self._batching.publish_batch, self._namespace, crossing)
         for req in fresh:
             assert req.op is not None
             if self._batching is None:

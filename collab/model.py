@@ -69,6 +69,9 @@ class OpRequest:
     context: Any = field(default=None, repr=False)
     #: When the request arrived (``time.monotonic()``), for latency metrics.
     received: float = 0.0
+    #: Filled in by the store: whether another server process has members of the note, so the
+    #: broadcast must cross (True when the store does not track members: see ``Store.track_members``).
+    elsewhere: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,3 +88,18 @@ class JoinState:
     created: bool = False
     #: Characters of stored JSON the items or ops take: about the bytes the join's ack will carry.
     size: int = 0
+
+
+@dataclass(slots=True)
+class MemberChange:
+    """A record for the store that process ``proc`` now has members in ``note`` (``present``) or none.
+
+    The committer writes it in queue order (see ``Committer.track``) and then
+    sets ``done``; ``error`` says it was not written.
+    """
+
+    proc: str
+    note: str
+    present: bool
+    done: Any = None
+    error: CollabError | None = None

@@ -37,6 +37,7 @@ from .errors import BadRequest, CollabError, Forbidden, InternalError, NotFound,
 from .fanout import Fanout
 from .handlers import Connection
 from .limits import TokenBucket
+from .members import Members
 from .model import OpRequest, room_of
 from .packets import MALFORMED, encodes_with_collab_json
 from .presence import Peer, Presence, default_color
@@ -123,6 +124,8 @@ class NotesNamespace(flask_socketio.Namespace):
         self._watchdog: Any = None
         self._presence_loop: Any = None
         self._fanout: Fanout | None = None
+        #: Several processes on collab's Redis queue: the notes this one has members in (collab.members).
+        self.members: Members | None = None
         #: most ops of one connection waiting for their commit at once; 0: none (ack each op before the next)
         self.max_in_flight = 0
         self._deferred: deque[DeferredAck] = deque()  # in queue order, for the store timeout
@@ -208,12 +211,24 @@ class NotesNamespace(flask_socketio.Namespace):
                 self.metrics,
             )
         if self._presence_loop is None and self.presence.shared:
-            # spawned before the heartbeat, which yields to other connections: one loop
+            # both set before the heartbeat, which yields to other connections: one loop, one Members
+            self.members = self._track_members()
             self._presence_loop = self.runtime.spawn(
-                watchdogs.keep_presence, self.presence, self.runtime, self._announce
+                watchdogs.keep_presence, self.presence, self.runtime, self._announce, self.members
             )
             self.presence.heartbeat()  # before this connection's member is listed
         log.info("connect sid=%s ip=%s name=%r", sid, ip, peer["name"])
+
+    def _track_members(self) -> Members | None:
+        """Members, where batches are published in one message each (collab's Redis queue)."""
+        manager = self.socketio.server.manager  # type: ignore[union-attr]
+        if self.committer is None or not hasattr(manager, "publish_batch"):
+            return None
+        return Members(self.store, self.committer, self.runtime, self.presence.proc, self._has_members)  # type: ignore[attr-defined]
+
+    def _has_members(self, note: str) -> bool:
+        manager = self.socketio.server.manager  # type: ignore[union-attr]
+        return next(iter(manager.get_participants(self.namespace, room_of(note))), None) is not None
 
     def _identify(self, parsed: protocol.Auth) -> Any:
         try:
@@ -432,12 +447,19 @@ class NotesNamespace(flask_socketio.Namespace):
         # Enter the room before reading, so no op committed meanwhile is missed:
         # such ops may reach the client before this ack; it keeps those above `seq`.
         self.enter_room(conn.sid, room_of(note))
+        # With several processes, record that this one has members here before reading,
+        # so that every batch committed after the read is published to this process.
+        entering = self.members.enter(note) if self.members is not None else None
         # Ops this process took before the join (perhaps from this client's
         # connection that just died) are committed first, so the catch-up holds
         # them and the client does not send them again.
         settled = self.committer.barrier() if self.committer is not None else None
         if settled is not None:
             settled.wait(JOIN_SETTLE_WAIT)
+        if entering is not None and (not entering.done.wait(self.committer.timeout) or entering.error is not None):
+            if fresh:
+                self.leave_room(conn.sid, room_of(note))
+            raise entering.error or self.committer.timed_out()
         read = functools.partial(
             self.store.join,
             note,

@@ -76,8 +76,17 @@ class Presence:
         with self._lock:
             return {"rooms": len(self._notes), "members": sum(len(m) for m in self._notes.values())}
 
-    def heartbeat(self) -> None:
-        """Tell other processes this one is alive (shared registries only)."""
+    def heartbeat(self) -> bool:
+        """Tell other processes this one is alive (shared registries only).
+
+        True when it had not been told for so long that they may have counted
+        this process dead (its liveness lapsed).
+        """
+        return False
+
+    def alive(self, procs: set[str]) -> set[str]:
+        """Those of the process ids ``procs`` that are alive (a registry of one process cannot tell: all)."""
+        return set(procs)
 
     def reap(self) -> list[tuple[str, list[Peer]]]:
         """Forget members of dead processes: (note, peers now) for each note changed."""

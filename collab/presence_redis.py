@@ -48,6 +48,7 @@ class RedisPresence(Presence):
         self._alive_cache: dict[str, tuple[bool, float]] = {}
         self._cache_lock = threading.Lock()
         self._order = 0.0
+        self._beaten = False  # a first heartbeat finds no mark to have lapsed
 
     # -- keys -----------------------------------------------------------------
     def _k_note(self, note: str) -> str:
@@ -60,15 +61,24 @@ class RedisPresence(Presence):
         return f"{self.prefix}:proc-notes:{proc}"
 
     # -- liveness -----------------------------------------------------------------
-    def heartbeat(self) -> None:
-        """Mark this process alive (call every ``beat`` seconds)."""
+    def heartbeat(self) -> bool:
+        """Mark this process alive (call every ``beat`` seconds); True if its mark had expired meanwhile."""
         try:
             pipe = self.r.pipeline()
+            pipe.exists(self._k_proc(self.proc))
             pipe.set(self._k_proc(self.proc), "1", ex=max(1, int(self.beat * 3)))
             pipe.sadd(f"{self.prefix}:procs", self.proc)
-            pipe.execute()
+            existed = pipe.execute()[0]
         except self._redis_error as exc:
             log.warning("presence: Redis heartbeat failed: %s", exc)
+            return False
+        lapsed = self._beaten and not existed
+        self._beaten = True
+        return lapsed
+
+    def alive(self, procs: set[str]) -> set[str]:
+        """Those of ``procs`` whose heartbeat has not expired (answers are cached for half a beat)."""
+        return self._alive(procs)
 
     def _alive(self, procs: set[str]) -> set[str]:
         now = time.monotonic()

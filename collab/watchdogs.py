@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .acks import DeferredAck
+from .errors import CollabError
 
 log = logging.getLogger("collab.socket")
 
@@ -84,13 +85,35 @@ def watch_slow_consumers(
             drop_slow(sock, sid, why, metrics)
 
 
-def keep_presence(presence: Any, runtime: Any, announce: Callable[[str, list[Any]], None]) -> None:
-    """Shared presence: heartbeat, and announce notes whose members died with their process."""
+#: Heartbeats between two looks for the member records of dead processes (collab.members).
+REAP_MEMBERS_EVERY = 5
+
+
+def keep_presence(presence: Any, runtime: Any, announce: Callable[[str, list[Any]], None], members: Any = None) -> None:
+    """Shared presence: heartbeat, and announce notes whose members died with their process.
+
+    With ``members`` (:class:`~collab.members.Members`), also take back the
+    records of notes left, and forget those of dead processes.
+    """
+    beats = 0
     while True:
         runtime.sleep(presence.beat)
-        presence.heartbeat()
+        lapsed = presence.heartbeat()
         for note, peers in presence.reap():
             announce(note, peers)
+        if members is None:
+            continue
+        try:
+            if lapsed:
+                members.renew()
+            members.sweep()
+            beats += 1
+            if beats % REAP_MEMBERS_EVERY == 0:
+                members.reap(presence.alive)
+        except CollabError as exc:  # the database is away: try again at the next beat
+            log.warning("members: keeping the records failed: %s", exc)
+        except Exception:  # a bug: log it, and keep the heartbeat going
+            log.exception("members: keeping the records failed")
 
 
 def expire_deferred(pending: deque[DeferredAck], committer: Any, runtime: Any) -> None:

@@ -131,6 +131,29 @@ class Store(abc.ABC):
     def secret(self) -> str:
         """A random secret made on first use and kept in the database (signs share links)."""
 
+    # -- which process has members where (optional: then every batch is published) --
+    def track_members(self, proc: str | None) -> None:  # noqa: B027 - optional hook
+        """Set each committed op's ``elsewhere``: whether a process other than ``proc`` has members of its note.
+
+        Several server processes publish a batch only to where it must cross.
+        A store that does not track members leaves ``elsewhere`` True.
+        """
+
+    def update_members(self, proc: str, entered: Sequence[str], left: Sequence[str]) -> None:  # noqa: B027
+        """Record that process ``proc`` has members in the notes ``entered`` and none in ``left``.
+
+        When it returns, every later batch of those notes sees the record, and
+        every earlier one has committed, so a join that reads after it misses
+        no op that was not published.
+        """
+
+    def member_processes(self) -> set[str]:
+        """The ids of the processes with members recorded by :meth:`update_members`."""
+        return set()
+
+    def forget_members(self, procs: Sequence[str]) -> None:  # noqa: B027 - optional hook
+        """Delete what :meth:`update_members` recorded for processes that are gone."""
+
     def maintain(self) -> None:  # noqa: B027 - optional hook
         """Housekeeping the server runs off the event loop about once a second (optional).
 

@@ -20,6 +20,10 @@ says how to upgrade and go back):
   ``join since`` and history (``?at=``) serve. Old entries are compacted away
   past ``oplog_keep``; ``collab_notes.log_start`` says where it begins.
 - ``collab_files``: uploaded images by note (the images feature).
+- ``collab_members``: which server process has members in which note, so that
+  a batch is published to the others only where one of them has (see
+  :meth:`SQLStore.track_members`). Kept by the processes themselves; a
+  database without it gets it on start, and an older collab ignores it.
 
 What each op kind means is :mod:`collab.ops`; this module only loads the rows
 a batch touches, lets the kinds decide and apply, and writes back what changed.
@@ -126,6 +130,13 @@ files_t = Table(
     Column("height", Integer, nullable=False),
     Column("created_at", Float, nullable=False),
     Column("data", LargeBinary, nullable=False),
+)
+
+members_t = Table(
+    "collab_members",
+    metadata,
+    Column("note_id", String(64), primary_key=True),
+    Column("proc", String(64), primary_key=True),
 )
 
 meta_t = Table(
@@ -249,6 +260,8 @@ class SQLStore(Store):
         #: SQLite: the committer's connection, kept from one batch to the next (see :meth:`_apply_held`).
         #: A list because ``pop`` and ``append`` are atomic: a second concurrent writer opens its own.
         self._writers: list[Any] = []
+        #: The process id whose ``collab_members`` rows are its own (see :meth:`track_members`).
+        self._members_of: str | None = None
         #: Encoded states of recently joined notes (see :meth:`_encoded_state`).
         self._joins = _LRU(join_cache_bytes)
         #: What a failed database call raises: SQLAlchemy's errors, and the driver's on the raw cursor.
@@ -365,7 +378,7 @@ class SQLStore(Store):
     # -- writes -------------------------------------------------------------
     def apply(self, batch: Sequence[OpRequest]) -> None:
         try:
-            outcome = self._apply_held(batch)
+            outcome, elsewhere = self._apply_held(batch)
         except Exception as exc:  # noqa: BLE001 - the driver's own errors too (raw cursor), and bad values
             if len(batch) > 1 and not self._outage(exc):
                 # one op the database refuses must not fail its neighbours: commit them one by one
@@ -381,6 +394,7 @@ class SQLStore(Store):
             return
         for req, (op, dup, err) in zip(batch, outcome, strict=True):
             req.op, req.duplicate, req.error = op, dup, err
+            req.elsewhere = elsewhere is None or req.note in elsewhere
 
     def _outage(self, exc: Exception) -> bool:
         """Whether ``exc`` says the database is unreachable or busy (then every op would fail alike)."""
@@ -388,7 +402,7 @@ class SQLStore(Store):
         outages = (OperationalError, InterfaceError, dbapi.OperationalError, dbapi.InterfaceError)
         return isinstance(exc, outages)
 
-    def _apply_held(self, batch: Sequence[OpRequest]) -> list[tuple[Any, bool, Any]]:
+    def _apply_held(self, batch: Sequence[OpRequest]) -> tuple[list[tuple[Any, bool, Any]], set[str] | None]:
         """Commit ``batch`` on the committer's own connection, kept between batches.
 
         It skips the pool checkout, begin event and reset of a SQLAlchemy
@@ -411,7 +425,7 @@ class SQLStore(Store):
                 cur = self.d.cursor(raw)
                 try:
                     try:
-                        out, rows, after = self._apply_on(cur, batch, time.time())
+                        out, rows, after, elsewhere = self._apply_on(cur, batch, time.time())
                         committing = True
                         self.d.write(raw, cur, self._writes, rows, after)
                     except BaseException:
@@ -430,7 +444,7 @@ class SQLStore(Store):
                 self._keep_writer(raw)  # rolled back: still good
                 raise
             self._keep_writer(raw)
-            return out
+            return out, elsewhere
 
     def _disconnected(self, exc: Exception, raw: Any) -> bool:
         """Whether ``exc``, raised on the raw connection ``raw``, says that the connection is gone."""
@@ -467,6 +481,7 @@ class SQLStore(Store):
         self._i_op = f"INSERT INTO collab_log (note_id, seq, kind, peer, at, data) VALUES ({six})"
         self._u_note = f"UPDATE collab_notes SET seq = {ph}, stroke_count = {ph}, updated_at = {ph} WHERE id = {ph}"
         self._writes = (self._i_item, self._u_item, self._i_op, self._u_note)
+        self._q_members = "SELECT DISTINCT note_id, proc FROM collab_members WHERE note_id IN ({})"
         self._d_ops = f"DELETE FROM collab_log WHERE note_id = {ph} AND seq < {ph}"
         self._u_log_start = f"UPDATE collab_notes SET log_start = {ph} WHERE id = {ph}"
 
@@ -520,8 +535,9 @@ class SQLStore(Store):
 
     def _apply_on(
         self, cur: Any, batch: Sequence[OpRequest], now: float
-    ) -> tuple[list[tuple[Any, bool, Any]], WriteRows, list[Query]]:
-        """Decide every op of the batch in seq order; what to answer, the rows to write, statements to run after.
+    ) -> tuple[list[tuple[Any, bool, Any]], WriteRows, list[Query], set[str] | None]:
+        """Decide every op of the batch in seq order: what to answer, the rows to write, statements to run after,
+        and the batch's notes that another process has members in (``None`` unless :meth:`track_members`).
 
         The rows the batch names are read at once (:meth:`_reads`, in the
         transaction the dialect begins) into a working
@@ -532,7 +548,13 @@ class SQLStore(Store):
         batch for strokes, whatever its size.
         """
         ids = sorted({r.note for r in batch})
-        results = self.d.read(cur, self._reads(batch, ids))
+        queries = self._reads(batch, ids)
+        own, elsewhere = self._members_of, None
+        if own is not None:  # after the lock: a process registering waits for it (update_members)
+            queries.append((self._q_members.format(self._in(ids)), ids))
+        results = self.d.read(cur, queries)
+        if own is not None:
+            elsewhere = {note for note, proc in results.pop() if proc != own}
         # note id -> [seq, live count, log_start, first seq of this batch]
         state: dict[str, list[int]] = {r[0]: [r[1], r[2], r[3], r[1]] for r in results[0]}
         work = self._loaded(batch, set(state), results[1:])
@@ -599,7 +621,7 @@ class SQLStore(Store):
                 after.append((self._d_ops, (note_id, new_start)))
                 after.append((self._u_log_start, (new_start, note_id)))
         notes = [(st[0], st[1], now, n) for n, st in changed]
-        return out, (inserts, updates, new_ops, notes), after
+        return out, (inserts, updates, new_ops, notes), after, elsewhere
 
     def _compact_to(self, seq: int, log_start: int) -> int:
         """Where the log should start: keep ``oplog_keep`` ops, compact in chunks."""
@@ -607,6 +629,55 @@ class SQLStore(Store):
         if keep <= 0 or seq - log_start + 1 <= keep + max(1, keep // 10):
             return log_start
         return seq - keep + 1
+
+    # -- which process has members where ---------------------------------------
+    def track_members(self, proc: str | None) -> None:
+        """From now on, tell each committed op whether a process other than ``proc`` has members of its note.
+
+        :meth:`apply` sets :attr:`~collab.model.OpRequest.elsewhere` from the
+        ``collab_members`` rows it reads with the batch's own: no extra round
+        trip. ``None`` stops it (every op is then ``elsewhere``).
+        """
+        self._members_of = proc
+
+    def update_members(self, proc: str, entered: Sequence[str], left: Sequence[str]) -> None:
+        """Record that process ``proc`` now has members in the notes ``entered``, and none in ``left``.
+
+        When it returns, every batch of those notes, on any process, has either
+        seen the new rows (and publishes) or committed already: a join that
+        reads after this misses nothing. The rows are written in a transaction
+        of their own and the note rows locked in a second one, which waits for
+        the batches that read the members before the rows were there.
+        """
+        ph = self._ph
+        with self._guard():
+            for i in range(0, len(left), _IN_CHUNK):
+                chunk = left[i : i + _IN_CHUNK]
+                with self._write() as conn:
+                    conn.execute(delete(members_t).where(members_t.c.proc == proc, members_t.c.note_id.in_(chunk)))
+            if not entered:
+                return
+            with self._write() as conn:
+                conn.exec_driver_sql(
+                    f"INSERT INTO collab_members (note_id, proc) VALUES ({ph}, {ph}) ON CONFLICT DO NOTHING",
+                    [(note_id, proc) for note_id in entered],
+                )
+            notes = sorted(set(entered))
+            for i in range(0, len(notes), _IN_CHUNK):
+                chunk = notes[i : i + _IN_CHUNK]
+                with self._write() as conn:
+                    conn.exec_driver_sql(self._q_lock.format(self._in(chunk)), tuple(chunk))
+
+    def member_processes(self) -> set[str]:
+        """The ids of every process with rows in ``collab_members``."""
+        with self._guard(), self._read() as conn:
+            return set(conn.execute(select(members_t.c.proc).distinct()).scalars())
+
+    def forget_members(self, procs: Sequence[str]) -> None:
+        """Delete the rows of processes that are gone."""
+        if procs:
+            with self._guard(), self._write() as conn:
+                conn.execute(delete(members_t).where(members_t.c.proc.in_(list(procs))))
 
     def create(self, note_id: str, title: str, max_notes: int | None = None) -> NoteInfo | None:
         now = time.time()

@@ -110,6 +110,100 @@ def test_http_writes_and_pushed_ops_reach_every_process(
             p.close()
 
 
+def test_a_batch_crosses_to_another_process_only_while_that_process_has_members(
+    cluster: list[ServerProcess], note_id: str, redis_url: str
+) -> None:
+    import redis
+
+    seen: list[bytes] = []
+    pubsub = redis.Redis.from_url(redis_url).pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(**{cluster[0].env["COLLAB_MESSAGE_QUEUE_CHANNEL"]: lambda m: seen.append(m["data"])})
+    listener = pubsub.run_in_thread(sleep_time=0.02, daemon=True)
+
+    def batches() -> int:
+        return sum(b"collab:batch" in data for data in list(seen))  # BATCH, as JSON encodes it
+
+    alice, bob = Peer(cluster[0].url), Peer(cluster[1].url, "polling")
+    try:
+        assert alice.call("join", {"note": note_id})["ok"]
+        for n in range(5):
+            assert alice.call("stroke", stroke(note_id, f"alone-{n}"))["ok"]
+        assert alice.call("join", {"note": note_id})["ok"]  # a round trip: anything published has arrived
+        assert batches() == 0, "no other process has members of the note: nothing crosses"
+
+        assert bob.call("join", {"note": note_id})["ok"]
+        for n in range(5):
+            assert alice.call("stroke", stroke(note_id, f"shared-{n}"))["ok"]
+        assert bob.wait_until(lambda: len(bob.got["stroke"]) == 5)
+        assert [s["seq"] for s in bob.got["stroke"]] == list(range(6, 11))
+        assert batches() >= 1
+
+        assert bob.call("leave", {"note": note_id})["ok"]
+        deadline = time.monotonic() + 20  # the record is taken back at a heartbeat (2 s)
+        quiet = 0
+        while quiet < 3 and time.monotonic() < deadline:
+            before = batches()
+            assert alice.call("stroke", stroke(note_id, f"after-{uuid.uuid4().hex[:6]}"))["ok"]
+            time.sleep(0.3)
+            quiet = quiet + 1 if batches() == before else 0
+        assert quiet == 3, "batches kept crossing after the other process's last member left"
+    finally:
+        alice.close()
+        bob.close()
+        listener.stop()
+        listener.join(5)
+        pubsub.close()
+
+
+def test_joins_on_other_processes_while_a_note_is_written_miss_no_op(
+    cluster: list[ServerProcess], note_id: str
+) -> None:
+    writer = Peer(cluster[0].url)
+    joiners = [Peer(cluster[1].url), Peer(cluster[2].url, "polling")]
+    stop = threading.Event()
+    sent: list[str] = []
+    acks: list[dict] = []
+    try:
+        assert writer.call("join", {"note": note_id})["ok"]
+
+        def write() -> None:
+            while not stop.is_set():
+                sent.append(f"w{len(sent)}")
+                writer.emit("stroke", stroke(note_id, sent[-1]), callback=acks.append)
+                time.sleep(0.01)
+
+        t = threading.Thread(target=write)
+        t.start()
+        finals = []
+        for peer in joiners:
+            # join and leave again, sometimes long enough for the record to be taken back
+            for pause in (0.05, 2.5, 0.1, 0.0):
+                assert peer.call("join", {"note": note_id})["ok"]
+                time.sleep(pause)
+                assert peer.call("leave", {"note": note_id})["ok"]
+            mark = len(peer.got["stroke"])
+            finals.append((peer.call("join", {"note": note_id}), mark))
+            assert finals[-1][0]["ok"]
+        time.sleep(3)  # past a heartbeat, where records of notes left are taken back
+        stop.set()
+        t.join()
+        total = len(sent)
+        assert writer.wait_until(lambda: len(acks) == total, timeout=60)
+        assert all(a["ok"] for a in acks)
+        for peer, (ack, mark) in zip(joiners, finals, strict=True):
+            later = lambda peer=peer, mark=mark: [s["seq"] for s in peer.got["stroke"][mark:]]  # noqa: E731
+            assert ack["seq"] < total - 20, "the final join came while the note was being written"
+            missing = total - ack["seq"]
+            peer.wait_until(lambda later=later, missing=missing: len(later()) >= missing, timeout=30)
+            seqs = {s["seq"] for s in ack["strokes"]} | set(later())
+            assert seqs == set(range(1, total + 1)), "every op is in the join's catch-up or broadcast after it"
+    finally:
+        stop.set()
+        writer.close()
+        for p in joiners:
+            p.close()
+
+
 def test_kill_9_one_process_loses_nothing(cluster: list[ServerProcess], note_id: str) -> None:
     urls = [srv.url for srv in cluster]
     clients = [

@@ -384,3 +384,48 @@ def test_one_op_the_database_refuses_fails_alone_and_its_batch_commits(store: St
     assert [r.op["seq"] if r.op else r.error.code for r in reqs] == [1, "internal", 1, 2]  # type: ignore[union-attr]
     st = store.join("m", None, None)
     assert st is not None and [s["id"] for s in st.strokes] == ["b"]  # type: ignore[union-attr]
+
+
+def test_a_batch_says_which_of_its_notes_another_process_has_members_in(store: Store) -> None:
+    for n in ("here", "there", "both"):
+        store.create(n, n)
+    untracked = apply(store, op("here", sid="u"))
+    assert untracked[0].elsewhere, "a store not told which process it serves publishes everything"
+    store.track_members("a.0")
+    store.update_members("a.0", ["here", "both"], [])
+    store.update_members("b.0", ["there", "both"], [])
+    here, there, both = apply(store, op("here", sid="h"), op("there", sid="t"), op("both", sid="b"))
+    assert (here.elsewhere, there.elsewhere, both.elsewhere) == (False, True, True)
+    assert store.member_processes() == {"a.0", "b.0"}
+    store.update_members("b.0", [], ["both"])
+    store.update_members("b.0", ["there"], [])  # recording twice is recording once
+    there, both = apply(store, op("there", sid="t2"), op("both", sid="b2"))
+    assert (there.elsewhere, both.elsewhere) == (True, False)
+    store.forget_members(["b.0"])
+    assert store.member_processes() == {"a.0"}
+    (there,) = apply(store, op("there", sid="t3"))
+    assert not there.elsewhere
+    store.track_members("a.1")  # a new id: the old one's records count as another process's
+    (here,) = apply(store, op("here", sid="h2"))
+    assert here.elsewhere
+
+
+def test_recording_a_member_waits_for_a_batch_of_its_note_in_flight(pg_url: str) -> None:
+    """A batch that read the records before the new one committed must commit before the join reads."""
+    s, batch = open_store(pg_url), open_store(pg_url)
+    try:
+        s.create("busy", "Busy")
+        with batch.engine.connect() as other:  # another process's batch, holding the note's row
+            other.exec_driver_sql("SELECT seq FROM collab_notes WHERE id = 'busy' FOR UPDATE")
+            done = threading.Event()
+            t = threading.Thread(target=lambda: (s.update_members("b.0", ["busy"], []), done.set()))
+            t.start()
+            assert not done.wait(0.5), "the record returned while a batch of its note was in flight"
+            rows = other.exec_driver_sql("SELECT proc FROM collab_members WHERE note_id = 'busy'").all()
+            assert [r[0] for r in rows] == ["b.0"], "the record itself is committed first"
+            other.commit()
+            assert done.wait(10)
+            t.join()
+    finally:
+        s.close()
+        batch.close()
