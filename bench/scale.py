@@ -192,9 +192,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rate", type=float, default=5, help="strokes per second per client (run mode)")
     p.add_argument("--duration", type=float, default=10, help="seconds per measurement (per step in ramp mode)")
     p.add_argument("--transports", default="websocket", help="websocket or polling")
-    p.add_argument("--routing", default="spread,note", help="spread, note or both, for 2 processes or more")
+    p.add_argument(
+        "--routing", default="spread,note", help="spread, note, or spread,note (both), for 2 processes or more"
+    )
     p.add_argument("--no-baseline", action="store_true", help="leave out the SQLite single-process baseline")
     args = p.parse_args(argv)
+    routings = [r.strip() for r in args.routing.split(",") if r.strip()]
+    if not routings or set(routings) - {"spread", "note"}:
+        p.error(f"--routing takes spread, note or spread,note, not {args.routing!r}")
     for name, port in (("PostgreSQL", 5432), ("Redis", 6379)):
         if not _answers(port):
             print(f"bench.scale: {name} does not answer on 127.0.0.1:{port}", file=sys.stderr)
@@ -203,8 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir.mkdir(parents=True)
     plan = [] if args.no_baseline else [(1, "sqlite", "spread")]
     for n in (int(x) for x in args.processes.split(",")):
-        routings = [r.strip() for r in args.routing.split(",") if r.strip()] if n > 1 else ["spread"]
-        plan += [(n, "postgresql", routing) for routing in routings]
+        plan += [(n, "postgresql", routing) for routing in (routings if n > 1 else ["spread"])]
     rows = []
     for n, store, routing in plan:
         rows.append(run(n, args, workdir, store=store, routing=routing))
