@@ -21,6 +21,10 @@ others then publish to nobody until :meth:`Members.reap` sees in shared
 presence that it is gone. A process whose heartbeat lapsed (Redis was away
 long enough for the others to count it dead) records its notes again under a
 new id (:meth:`Members.renew`), since the others may be deleting the old one's.
+
+A process that records nothing (an earlier collab, or a host's own
+python-socketio Redis manager) says so in its heartbeat; while one is alive,
+every batch is published as before (:meth:`Members.follow`).
 """
 
 from __future__ import annotations
@@ -51,7 +55,7 @@ class Members:
         self._lock = threading.Lock()  # the threading mode: join and sweep from different threads
         #: This process's id in the store's records.
         self.proc = f"{base}.0"
-        store.track_members(self.proc)
+        self._skipping = False  # until follow() knows every process records its members
 
     def enter(self, note: str) -> MemberChange:
         """The record that this process has members in ``note``, queued now unless it already is.
@@ -64,6 +68,19 @@ class Members:
             if change is None or change.error is not None:
                 change = self._entered[note] = self._committer.track(self.proc, note, True)
             return change
+
+    def follow(self, everyone_records: bool) -> None:
+        """Publish only where members are while ``everyone_records``; else publish every batch.
+
+        A process of an earlier collab, or one on python-socketio's own Redis
+        manager, records nothing and would miss the ops it was not sent.
+        """
+        with self._lock:
+            if everyone_records != self._skipping:
+                self._skipping = everyone_records
+                self._store.track_members(self.proc if everyone_records else None)
+                log.info("members: %s", "batches cross only where members are" if everyone_records
+                         else "a process that does not record its members is alive: every batch crosses")  # fmt: skip
 
     def sweep(self) -> None:
         """Take back the records of the notes nobody here is in any more."""
@@ -83,7 +100,8 @@ class Members:
             old = self.proc
             self._incarnation += 1
             self.proc = f"{self._base}.{self._incarnation}"
-            self._store.track_members(self.proc)
+            if self._skipping:
+                self._store.track_members(self.proc)
             for note in self._entered:
                 self._entered[note] = self._committer.track(self.proc, note, True)
                 self._committer.track(old, note, False)

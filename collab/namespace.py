@@ -224,6 +224,7 @@ class NotesNamespace(flask_socketio.Namespace):
         manager = self.socketio.server.manager  # type: ignore[union-attr]
         if self.committer is None or not hasattr(manager, "publish_batch"):
             return None
+        self.presence.records_members = True  # type: ignore[attr-defined]  # told in the heartbeat
         return Members(self.store, self.committer, self.runtime, self.presence.proc, self._has_members)  # type: ignore[attr-defined]
 
     def _has_members(self, note: str) -> bool:

@@ -84,6 +84,10 @@ class Presence:
         """
         return False
 
+    def all_record_members(self) -> bool:
+        """Whether every other live process records where its members are (:mod:`collab.members`)."""
+        return True
+
     def alive(self, procs: set[str]) -> set[str]:
         """Those of the process ids ``procs`` that are alive (a registry of one process cannot tell: all)."""
         return set(procs)

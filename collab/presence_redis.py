@@ -4,7 +4,8 @@ Socket.IO's participant lists are per process, so the peer list of a note is
 kept in a Redis hash every process reads and writes:
 
 - ``<prefix>:presence:<note>``: hash, peer id → JSON peer (with its process id and join time);
-- ``<prefix>:proc:<id>``: a key each live process refreshes every ``beat`` seconds (TTL ``3 * beat``);
+- ``<prefix>:proc:<id>``: a key each live process refreshes every ``beat`` seconds (TTL ``3 * beat``),
+  ``members`` for a process that records where its members are (:mod:`collab.members`), else ``1``;
 - ``<prefix>:proc-notes:<id>``: the notes where that process has members;
 - ``<prefix>:procs``: every process id seen.
 
@@ -49,6 +50,8 @@ class RedisPresence(Presence):
         self._cache_lock = threading.Lock()
         self._order = 0.0
         self._beaten = False  # a first heartbeat finds no mark to have lapsed
+        #: Set by the namespace when this process records where its members are (collab.members).
+        self.records_members = False
 
     # -- keys -----------------------------------------------------------------
     def _k_note(self, note: str) -> str:
@@ -66,7 +69,8 @@ class RedisPresence(Presence):
         try:
             pipe = self.r.pipeline()
             pipe.exists(self._k_proc(self.proc))
-            pipe.set(self._k_proc(self.proc), "1", ex=max(1, int(self.beat * 3)))
+            mark = "members" if self.records_members else "1"
+            pipe.set(self._k_proc(self.proc), mark, ex=max(1, int(self.beat * 3)))
             pipe.sadd(f"{self.prefix}:procs", self.proc)
             existed = pipe.execute()[0]
         except self._redis_error as exc:
@@ -79,6 +83,16 @@ class RedisPresence(Presence):
     def alive(self, procs: set[str]) -> set[str]:
         """Those of ``procs`` whose heartbeat has not expired (answers are cached for half a beat)."""
         return self._alive(procs)
+
+    def all_record_members(self) -> bool:
+        """Whether every other live process records where its members are (False when Redis cannot tell)."""
+        try:
+            others = sorted(set(self.r.smembers(f"{self.prefix}:procs")) - {self.proc})
+            marks = self.r.mget([self._k_proc(p) for p in others]) if others else []
+        except self._redis_error as exc:
+            log.warning("presence: cannot tell which processes record their members: %s", exc)
+            return False
+        return all(mark in (None, "members") for mark in marks)  # None: expired, that process is gone
 
     def _alive(self, procs: set[str]) -> set[str]:
         now = time.monotonic()

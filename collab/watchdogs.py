@@ -93,8 +93,11 @@ def keep_presence(presence: Any, runtime: Any, announce: Callable[[str, list[Any
     """Shared presence: heartbeat, and announce notes whose members died with their process.
 
     With ``members`` (:class:`~collab.members.Members`), also take back the
-    records of notes left, and forget those of dead processes.
+    records of notes left, forget those of dead processes, and publish every
+    batch while a process that records nothing is alive.
     """
+    if members is not None:
+        members.follow(presence.all_record_members())  # at once: until then every batch is published
     beats = 0
     while True:
         runtime.sleep(presence.beat)
@@ -106,6 +109,7 @@ def keep_presence(presence: Any, runtime: Any, announce: Callable[[str, list[Any
         try:
             if lapsed:
                 members.renew()
+            members.follow(presence.all_record_members())
             members.sweep()
             beats += 1
             if beats % REAP_MEMBERS_EVERY == 0:

@@ -321,3 +321,47 @@ def test_connections_arriving_at_once_start_one_presence_heartbeat(tmp_path: Pat
         for p in peers:
             p.close()
         srv.stop()
+
+
+def test_every_batch_crosses_while_a_process_that_records_no_members_is_alive(
+    cluster: list[ServerProcess], note_id: str, redis_url: str
+) -> None:
+    """A process of an earlier collab (or on python-socketio's own manager) must not miss ops."""
+    import redis
+
+    r = redis.Redis.from_url(redis_url, decode_responses=True)
+    channel = cluster[0].env["COLLAB_MESSAGE_QUEUE_CHANNEL"]
+    prefix = f"collab:{channel}/notes"
+    seen: list[bytes] = []
+    pubsub = redis.Redis.from_url(redis_url).pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(**{channel: lambda m: seen.append(m["data"])})
+    listener = pubsub.run_in_thread(sleep_time=0.02, daemon=True)
+
+    def crossed(tag: str) -> bool:
+        """Whether a stroke alice sends now is published (it has no member on another process)."""
+        before = len(seen)
+        assert alice.call("stroke", stroke(note_id, f"{tag}-{uuid.uuid4().hex[:6]}"))["ok"]
+        time.sleep(0.3)
+        return any(b"collab:batch" in data for data in seen[before:])
+
+    alice = Peer(cluster[0].url)
+    try:
+        assert alice.call("join", {"note": note_id})["ok"]
+        assert not crossed("alone")
+        r.sadd(f"{prefix}:procs", "legacy")
+        r.set(f"{prefix}:proc:legacy", "1", ex=60)  # alive, and says it records nothing
+        deadline = time.monotonic() + 15  # seen at the next heartbeat (2 s)
+        while not crossed("legacy") and time.monotonic() < deadline:
+            pass
+        assert crossed("legacy"), "batches did not cross though a process records no members"
+        r.delete(f"{prefix}:proc:legacy")
+        deadline = time.monotonic() + 15
+        while crossed("gone") and time.monotonic() < deadline:
+            pass
+        assert not crossed("gone"), "batches kept crossing after that process was gone"
+    finally:
+        alice.close()
+        listener.stop()
+        listener.join(5)
+        pubsub.close()
+        r.srem(f"{prefix}:procs", "legacy")
