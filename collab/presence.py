@@ -96,5 +96,12 @@ class Presence:
         """Forget members of dead processes: (note, peers now) for each note changed."""
         return []
 
+    def restore(self) -> list[tuple[str, list[Peer]]]:
+        """List this process's members again after its liveness lapsed: (note, peers now) for each note changed.
+
+        Other processes may have counted it dead meanwhile and reaped its members.
+        """
+        return []
+
     def close(self) -> None:
         """Remove this process's members (shared registries only)."""

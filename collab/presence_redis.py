@@ -12,7 +12,10 @@ kept in a Redis hash every process reads and writes:
 A process that dies stops refreshing its key. Readers ignore its entries at
 once; :meth:`RedisPresence.reap` (run by every process, one wins per dead
 process) deletes them and says which notes changed, so the namespace can
-announce the new peer lists. If Redis does not answer, presence degrades to
+announce the new peer lists. A process that was only stalled (its key expired,
+then it beat again) writes its members back with :meth:`RedisPresence.restore`;
+the reaper deletes only while the key is still absent, in one script, so a
+process back before the reaper is done keeps what it restored. If Redis does not answer, presence degrades to
 this process's own members (logged), and drawing goes on.
 """
 
@@ -28,6 +31,19 @@ from typing import Any
 from .presence import Peer, Presence
 
 log = logging.getLogger("collab.presence")
+
+#: KEYS: the process's liveness key, a presence hash; ARGV: peer ids. Deletes them unless the process is alive.
+_FORGET_PEERS = """
+if redis.call('exists', KEYS[1]) == 1 then return -1 end
+return redis.call('hdel', KEYS[2], unpack(ARGV))
+"""
+#: KEYS: the liveness key, its proc-notes set, the procs set; ARGV: the process id. Forgets it unless it is alive.
+_FORGET_PROC = """
+if redis.call('exists', KEYS[1]) == 1 then return 0 end
+redis.call('del', KEYS[2])
+redis.call('srem', KEYS[3], ARGV[1])
+return 1
+"""
 
 
 class RedisPresence(Presence):
@@ -52,6 +68,8 @@ class RedisPresence(Presence):
         self._beaten = False  # a first heartbeat finds no mark to have lapsed
         #: Set by the namespace when this process records where its members are (collab.members).
         self.records_members = False
+        self._forget_peers = self.r.register_script(_FORGET_PEERS)
+        self._forget_proc = self.r.register_script(_FORGET_PROC)
 
     # -- keys -----------------------------------------------------------------
     def _k_note(self, note: str) -> str:
@@ -127,13 +145,15 @@ class RedisPresence(Presence):
         return [{"peer": e["peer"], "name": e["name"], "color": e["color"]} for e in live]
 
     # -- the Presence interface ------------------------------------------------------
+    def _entry(self, peer: Peer) -> str:
+        self._order = max(time.time(), self._order + 1e-6)
+        return json.dumps({**peer, "proc": self.proc, "t": self._order})
+
     def add(self, note: str, peer: Peer) -> tuple[list[Peer], bool]:
         local, changed = super().add(note, peer)
-        self._order = max(time.time(), self._order + 1e-6)
-        entry = json.dumps({**peer, "proc": self.proc, "t": self._order})
         try:
             pipe = self.r.pipeline()
-            pipe.hsetnx(self._k_note(note), peer["peer"], entry)
+            pipe.hsetnx(self._k_note(note), peer["peer"], self._entry(peer))
             pipe.sadd(self._k_proc_notes(self.proc), note)
             added, _ = pipe.execute()
             return self._read(note), bool(added)
@@ -186,19 +206,43 @@ class RedisPresence(Presence):
                 # one process reaps each dead one
                 if not self.r.set(f"{self.prefix}:reap:{proc}", self.proc, nx=True, ex=30):
                     continue
+                live = self._k_proc(proc)
                 for note in self.r.smembers(self._k_proc_notes(proc)):
                     key = self._k_note(note)
                     gone = [pid for pid, v in self.r.hgetall(key).items() if json.loads(v).get("proc") == proc]
-                    if gone:
-                        self.r.hdel(key, *gone)
+                    if gone and self._forget_peers(keys=[live, key], args=gone) > 0:
                         changed.append((note, self._read(note)))
-                pipe = self.r.pipeline()
-                pipe.delete(self._k_proc_notes(proc))
-                pipe.srem(f"{self.prefix}:procs", proc)
-                pipe.execute()
-                log.info("presence: reaped dead process %s (%d notes)", proc, len(changed))
+                procs_key = f"{self.prefix}:procs"
+                if self._forget_proc(keys=[live, self._k_proc_notes(proc), procs_key], args=[proc]):
+                    log.info("presence: reaped dead process %s (%d notes)", proc, len(changed))
+                else:
+                    log.info("presence: process %s came back while it was being reaped", proc)
         except self._redis_error as exc:
             log.warning("presence: reaping failed: %s", exc)
+        return changed
+
+    def restore(self) -> list[tuple[str, list[Peer]]]:
+        """Write this process's members back into the shared lists (after :meth:`heartbeat` said it lapsed).
+
+        Entries still there are left as they are (``HSETNX``); a note is
+        returned only when one of its members had been reaped.
+        """
+        with self._lock:
+            mine = {note: list(members.values()) for note, members in self._notes.items()}
+        changed: list[tuple[str, list[Peer]]] = []
+        try:
+            self.r.delete(f"{self.prefix}:reap:{self.proc}")  # a later death must be reaped too
+            for note, peers in mine.items():
+                pipe = self.r.pipeline()
+                for peer in peers:
+                    pipe.hsetnx(self._k_note(note), peer["peer"], self._entry(peer))
+                pipe.sadd(self._k_proc_notes(self.proc), note)
+                if any(pipe.execute()[:-1]):
+                    changed.append((note, self._read(note)))
+        except self._redis_error as exc:
+            log.warning("presence: restoring this process's members failed: %s", exc)
+        if changed:
+            log.info("presence: heartbeat had lapsed; listed this process's members again in %d notes", len(changed))
         return changed
 
     def close(self) -> None:

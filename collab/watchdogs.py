@@ -92,6 +92,9 @@ REAP_MEMBERS_EVERY = 5
 def keep_presence(presence: Any, runtime: Any, announce: Callable[[str, list[Any]], None], members: Any = None) -> None:
     """Shared presence: heartbeat, and announce notes whose members died with their process.
 
+    A heartbeat that had lapsed lists this process's members again (others may
+    have reaped them) and announces the notes where they had gone.
+
     With ``members`` (:class:`~collab.members.Members`), also take back the
     records of notes left, forget those of dead processes, and publish every
     batch while a process that records nothing is alive.
@@ -102,7 +105,7 @@ def keep_presence(presence: Any, runtime: Any, announce: Callable[[str, list[Any
     while True:
         runtime.sleep(presence.beat)
         lapsed = presence.heartbeat()
-        for note, peers in presence.reap():
+        for note, peers in (presence.restore() if lapsed else []) + presence.reap():
             announce(note, peers)
         if members is None:
             continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import threading
@@ -243,6 +244,33 @@ def test_kill_9_one_process_loses_nothing(cluster: list[ServerProcess], note_id:
     finally:
         for c in clients:
             c.close(flush=False)
+
+
+def test_a_process_that_stalled_past_its_heartbeat_lists_its_members_again(
+    cluster: list[ServerProcess], note_id: str
+) -> None:
+    """A stall longer than the heartbeat's TTL gets its members reaped by the others; back, it restores them."""
+    stalled, watcher = Peer(cluster[0].url, "websocket", {"name": "stalled"}), Peer(cluster[1].url, "websocket")
+    try:
+        for p in (stalled, watcher):
+            assert p.call("join", {"note": note_id})["ok"]
+        both = {stalled.sid, watcher.sid}
+
+        def listed() -> set[str]:
+            return {peer["peer"] for peer in watcher.got["presence"][-1]["peers"]} if watcher.got["presence"] else set()
+
+        assert watcher.wait_until(lambda: listed() == both)
+        assert cluster[0].proc is not None
+        cluster[0].proc.send_signal(signal.SIGSTOP)  # no heartbeat: its mark expires, another process reaps it
+        try:
+            assert watcher.wait_until(lambda: listed() == {watcher.sid}, timeout=30), "the stalled process was reaped"
+        finally:
+            cluster[0].proc.send_signal(signal.SIGCONT)
+        assert watcher.wait_until(lambda: listed() == both, timeout=15), "its member is listed again"
+        assert stalled.call("join", {"note": note_id})["ok"], "its own connection lived through the stall"
+    finally:
+        stalled.close()
+        watcher.close()
 
 
 def test_unsafe_setup_is_refused(tmp_path: Path, redis_url: str) -> None:
