@@ -928,7 +928,9 @@ class SQLStore(Store):
 
     def close(self) -> None:
         while self._writers:
-            self._writers.pop().close()  # back to the pool, which dispose() empties
+            raw = self._writers.pop()
+            self.d.release(raw)  # as the driver made it: close()'s own reads may check it out
+            raw.close()  # back to the pool, which dispose() empties
         try:
             self.d.close(self)
         except self._db_errors as exc:
