@@ -74,18 +74,18 @@ class Fanout:
                 log.exception("broadcasting a batch failed")
 
     def _send(self, batch: Sequence[OpRequest]) -> None:
-        metrics, signal, emit = self._metrics, self._signal, self._emit
+        metrics, signal = self._metrics, self._signal
         fresh = [req for req in batch if req.op is not None and not req.duplicate]
-        if self._batching is not None and fresh:
-            emits = [(req.kind, {"note": req.note, **req.op}, room_of(req.note), req.context) for req in fresh]  # type: ignore[dict-item]
+        emits = [(req.kind, {"note": req.note, **req.op}, room_of(req.note), req.context) for req in fresh]  # type: ignore[dict-item]
+        if self._batching is None:
+            for kind, data, room, skip_sid in emits:
+                self._emit(kind, data, room=room, skip_sid=skip_sid)
+        elif emits:
             self._batching.emit_here(self._namespace, emits)
             crossing = [emit for emit, req in zip(emits, fresh, strict=True) if req.elsewhere]
             if crossing:  # only notes another process has members in (collab.members)
                 self._later(self._batching.publish_batch, self._namespace, crossing)
         for req in fresh:
-            assert req.op is not None
-            if self._batching is None:
-                emit(req.kind, {"note": req.note, **req.op}, room=room_of(req.note), skip_sid=req.context)
             if metrics is not None:
                 metrics.ops.labels(req.kind).inc()
                 metrics.broadcast_seconds.observe(time.monotonic() - req.received)
