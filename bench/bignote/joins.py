@@ -8,8 +8,8 @@ collab's codec, what ``NoteClient`` and the CLI use) and socket.io-client under 
 over sizes and transports, so a noisy minute on a shared machine spreads over all of
 them instead of landing on one.
 
-Beside them, ``raw``: the same joins on one bare WebSocket whose client waits for the
-ack's bytes without decoding them (:class:`~.rawclient.Joiner`): the server's part of a
+Beside them, ``raw``: the same joins, each on a new bare WebSocket whose client waits for
+the ack's bytes without decoding them (:class:`~.rawclient.Joiner`): the server's part of a
 join (read, encode, send) without the Python client's JSON decoding.
 """
 
@@ -86,13 +86,15 @@ def measure(url: str, notes: dict[int, str], repeats: int) -> list[dict[str, Any
                     row["error"] = f"ack ok={got['ok']} with {got['strokes']} strokes, expected {size}"
                 row["seconds"].append(got["seconds"])
     for size, note in notes.items():
-        raw = Joiner(url, note)
-        try:
-            for _ in range(repeats):
+        row = rows[(size, RAW)]
+        for _ in range(repeats):  # a connection each, as above: one connection's joins past its burst are paced
+            raw = Joiner(url, note)
+            try:
                 raw.join_once()
-        finally:
-            raw.close()
-        rows[(size, RAW)].update(seconds=raw.times, failures=raw.failures)
+            finally:
+                raw.close()
+            row["seconds"] += raw.times
+            row["failures"] += raw.failures
         for t in (*clients, RAW):
             rows[(size, t)]["ack_bytes"] = raw.ack_bytes
     return list(rows.values())

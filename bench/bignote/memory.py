@@ -2,8 +2,9 @@
 
 A :class:`~.rawclient.DeafClient` connects, sends ``joins`` joins of the note and reads
 nothing, so every join ack (the whole note) stays with the server. RSS (``/proc``) is read
-before, once the server has handled every join (its ``/metrics`` join counter) and has
-stopped growing, and after the client closed its socket.
+before, once the server has handled every join (its ``/metrics`` join counter) or dropped
+the client for not reading (``COLLAB_MAX_QUEUED_BYTES``, its slow-disconnect counter) and
+has stopped growing, and after the client closed its socket.
 """
 
 from __future__ import annotations
@@ -52,14 +53,17 @@ def measure(server: Server, note: str, joins: int, timeout: float = 60.0) -> dic
     """RSS before, after ``joins`` unread joins of ``note``, and after the client is gone (KiB)."""
     url = server.url
     parts = urlsplit(url)
-    base = _joins_handled(url)
+    base, dropped = _joins_handled(url), _dropped_slow(url)
     time.sleep(0.5)
     before = status_kb(server.pid)
     client = DeafClient(parts.hostname or "127.0.0.1", parts.port or 80)
     t0 = time.monotonic()
     try:
         client.send_joins(note, joins)
+        # until every join is handled, or the server dropped the client for not reading (then no more will be)
         while _joins_handled(url) < base + joins and time.monotonic() - t0 < timeout:
+            if _dropped_slow(url) > dropped:
+                break
             time.sleep(0.1)
         handled = int(_joins_handled(url) - base)
         seconds = time.monotonic() - t0
@@ -77,6 +81,6 @@ def measure(server: Server, note: str, joins: int, timeout: float = 60.0) -> dic
         "hwm_kb": status_kb(server.pid, "VmHWM"),
         "rss_kb_closed": status_kb(server.pid),
         "client_unread_bytes": unread,
-        "dropped_slow": _dropped_slow(url),
+        "dropped_slow": _dropped_slow(url) - dropped,
         "server_alive": server.alive(),
     }

@@ -138,7 +138,11 @@ def render(doc: dict[str, Any]) -> str:
 
 
 def problems(doc: dict[str, Any]) -> list[str]:
-    """What makes a run fail: failed joins, losses, missing acks, a wrong status, an unhandled join."""
+    """What makes a run fail: failed joins, losses, missing acks, a wrong status, a join neither handled nor refused.
+
+    A client that never reads is dropped once ``COLLAB_MAX_QUEUED_BYTES`` wait for it:
+    its later joins are not handled, as they should not be.
+    """
     out = []
     for r in doc.get("joins", []):
         if r["failures"] or not r["seconds"]:
@@ -159,6 +163,7 @@ def problems(doc: dict[str, Any]) -> list[str]:
             nm = r.get("not_modified_status")
             out.append(f"export {r['size']} {r['export']}: status {r['status']}, If-None-Match {nm}")
     m = doc.get("memory")
-    if m is not None and (m["handled"] != m["joins"] or not m["server_alive"]):
-        out.append(f"memory: {m['handled']}/{m['joins']} joins handled, server alive {m['server_alive']}")
+    if m is not None and ((m["handled"] != m["joins"] and not m["dropped_slow"]) or not m["server_alive"]):
+        alive, dropped = m["server_alive"], m["dropped_slow"]
+        out.append(f"memory: {m['handled']}/{m['joins']} joins handled, not dropped ({dropped}), server alive {alive}")
     return out
