@@ -54,11 +54,20 @@ _TWENTY_DIGITS = b"0" * 20
 _MINUS_NINETEEN_DIGITS = b"-" + b"0" * 19
 
 
+#: :func:`_may_hold_huge_int` looks at a long text in windows of this many characters, overlapping
+#: by 19, so that it never allocates two more copies of a text of megabytes.
+_WINDOW = 64 * 1024
+
+
 def _may_hold_huge_int(s: str | bytes | bytearray) -> bool:
     """Whether ``s`` may hold an integer orjson cannot keep exact (see above)."""
-    raw = s.encode("utf-8", "surrogatepass") if isinstance(s, str) else s  # never raises
-    zeros = raw.translate(_DIGITS_TO_ZEROS)
-    return _TWENTY_DIGITS in zeros or _MINUS_NINETEEN_DIGITS in zeros
+    for start in range(0, max(1, len(s)), _WINDOW):
+        part = s[max(0, start - 19) : start + _WINDOW]
+        raw = part.encode("utf-8", "surrogatepass") if isinstance(part, str) else part  # never raises
+        zeros = raw.translate(_DIGITS_TO_ZEROS)
+        if _TWENTY_DIGITS in zeros or _MINUS_NINETEEN_DIGITS in zeros:
+            return True
+    return False
 
 
 #: Texts at least this long are parsed with the cyclic garbage collector paused (see :func:`loads`).

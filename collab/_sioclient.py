@@ -29,6 +29,7 @@ packet class of its own, so no other client or server in the process changes.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import engineio
@@ -121,10 +122,29 @@ def _is_goodbye(pkt: Any) -> bool:
     return bool(pkt.packet_type == engineio.packet.MESSAGE and isinstance(data, str) and data[:1] == "1")
 
 
+#: A Socket.IO packet's header (type, attachments, namespace, ack id) before its JSON: ``43/notes,12``.
+_HEADER = re.compile(r"\d(?:\d{1,10}-)?(?:/[^,\[{]*,)?\d*")
+
+
 class _Packet(packet.Packet):  # type: ignore[misc]
-    """Socket.IO packets parsed and written by :mod:`collab._json`."""
+    """Socket.IO packets parsed and written by :mod:`collab._json`.
+
+    A big one (a join's state) is cut once, between its header and its JSON:
+    python-socketio's parser takes the header off in three slices, each a copy
+    of the whole text, megabytes each.
+    """
 
     json = _json
+
+    def decode(self, encoded_packet: Any) -> Any:
+        ep = encoded_packet
+        if isinstance(ep, str) and len(ep) >= _json.BIG_TEXT:
+            head = _HEADER.match(ep, 0, 128)
+            if head is not None and ep[head.end() : head.end() + 1] in ("[", "{"):
+                attachments = super().decode(ep[: head.end()])
+                self.data = self.json.loads(ep[head.end() :])
+                return attachments
+        return super().decode(ep)
 
 
 class Client(socketio.Client):  # type: ignore[misc]

@@ -56,6 +56,15 @@ def test_the_huge_integer_check_looks_for_twenty_digits_in_a_row(text: str, huge
     assert _json._may_hold_huge_int(text.encode()) is huge
 
 
+@pytest.mark.parametrize("offset", [-25, -20, -19, -10, -1, 0, 1])
+def test_a_huge_integer_across_a_window_of_the_check_is_found(offset: int) -> None:
+    start = _json._WINDOW + offset  # the integer's first character, near where a window ends
+    text = "[" + "1," * ((start - 1) // 2) + " " * ((start - 1) % 2) + str(2**70) + "]"
+    assert text.index(str(2**70)) == start
+    assert _json._may_hold_huge_int(text) and _json._may_hold_huge_int(text.encode())
+    assert _json.loads(text)[-1] == 2**70
+
+
 @pytest.mark.parametrize("n", [2**64 - 1, 2**64, 2**63, -(2**63), -(2**63) - 1, -(10**19) + 1, -(10**19), 10**19])
 def test_integers_at_the_64_bit_edges_stay_exact(n: int) -> None:
     got = _json.loads(f"[{n}]")
