@@ -15,8 +15,9 @@ process) deletes them and says which notes changed, so the namespace can
 announce the new peer lists. A process that was only stalled (its key expired,
 then it beat again) writes its members back with :meth:`RedisPresence.restore`;
 the reaper deletes only while the key is still absent, in one script, so a
-process back before the reaper is done keeps what it restored. If Redis does not answer, presence degrades to
-this process's own members (logged), and drawing goes on.
+process back before the reaper is done keeps what it restored. If Redis does
+not answer, presence degrades to this process's own members (logged), and
+drawing goes on.
 """
 
 from __future__ import annotations
@@ -210,7 +211,10 @@ class RedisPresence(Presence):
                 for note in self.r.smembers(self._k_proc_notes(proc)):
                     key = self._k_note(note)
                     gone = [pid for pid, v in self.r.hgetall(key).items() if json.loads(v).get("proc") == proc]
-                    if gone and self._forget_peers(keys=[live, key], args=gone) > 0:
+                    forgot = [
+                        self._forget_peers(keys=[live, key], args=gone[i : i + 1000]) for i in range(0, len(gone), 1000)
+                    ]
+                    if any(n > 0 for n in forgot):  # in scripts of 1,000 ids: Lua's unpack() has a limit
                         changed.append((note, self._read(note)))
                 procs_key = f"{self.prefix}:procs"
                 if self._forget_proc(keys=[live, self._k_proc_notes(proc), procs_key], args=[proc]):
