@@ -19,20 +19,18 @@ from ..servers import Server
 from .rawclient import DeafClient
 
 
-def _metric(base_url: str, pattern: str) -> float:
-    """The sum of the ``/metrics`` samples whose line matches ``pattern`` (0 when none)."""
+def _counters(base_url: str) -> tuple[float, float]:
+    """Joins handled (``ok``) and connections dropped as slow so far, from one read of ``/metrics``."""
     import requests
 
     text = requests.get(base_url + "/metrics", timeout=10).text
-    return sum(float(m.group(1)) for m in re.finditer(pattern + r"\s+([0-9.e+-]+)\n", text))
 
+    def total(pattern: str) -> float:  # the sum of the samples whose line matches (0 when none)
+        return sum(float(m.group(1)) for m in re.finditer(pattern + r"\s+([0-9.e+-]+)\n", text))
 
-def _joins_handled(base_url: str) -> float:
-    return _metric(base_url, r'collab_events_total\{event="join",outcome="ok"\}')
-
-
-def _dropped_slow(base_url: str) -> float:
-    return _metric(base_url, r'collab_disconnects_forced_total\{reason="slow"\}')
+    joins = total(r'collab_events_total\{event="join",outcome="ok"\}')
+    dropped = total(r'collab_disconnects_forced_total\{reason="slow"\}')
+    return joins, dropped
 
 
 def _settle(pid: int, seconds: float, timeout: float) -> int:
@@ -53,7 +51,7 @@ def measure(server: Server, note: str, joins: int, timeout: float = 60.0) -> dic
     """RSS before, after ``joins`` unread joins of ``note``, and after the client is gone (KiB)."""
     url = server.url
     parts = urlsplit(url)
-    base, dropped = _joins_handled(url), _dropped_slow(url)
+    base, dropped = _counters(url)
     time.sleep(0.5)
     before = status_kb(server.pid)
     client = DeafClient(parts.hostname or "127.0.0.1", parts.port or 80)
@@ -61,11 +59,12 @@ def measure(server: Server, note: str, joins: int, timeout: float = 60.0) -> dic
     try:
         client.send_joins(note, joins)
         # until every join is handled, or the server dropped the client for not reading (then no more will be)
-        while _joins_handled(url) < base + joins and time.monotonic() - t0 < timeout:
-            if _dropped_slow(url) > dropped:
+        while True:
+            handled_now, dropped_now = _counters(url)
+            if handled_now >= base + joins or dropped_now > dropped or time.monotonic() - t0 >= timeout:
                 break
             time.sleep(0.1)
-        handled = int(_joins_handled(url) - base)
+        handled = int(_counters(url)[0] - base)
         seconds = time.monotonic() - t0
         after = _settle(server.pid, 1.5, timeout)
         unread = client.receive_buffer_bytes()
@@ -81,6 +80,6 @@ def measure(server: Server, note: str, joins: int, timeout: float = 60.0) -> dic
         "hwm_kb": status_kb(server.pid, "VmHWM"),
         "rss_kb_closed": status_kb(server.pid),
         "client_unread_bytes": unread,
-        "dropped_slow": _dropped_slow(url) - dropped,
+        "dropped_slow": _counters(url)[1] - dropped,
         "server_alive": server.alive(),
     }
