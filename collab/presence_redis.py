@@ -82,6 +82,12 @@ class RedisPresence(Presence):
     def _k_proc_notes(self, proc: str) -> str:
         return f"{self.prefix}:proc-notes:{proc}"
 
+    def _k_procs(self) -> str:
+        return f"{self.prefix}:procs"
+
+    def _k_reap(self, proc: str) -> str:
+        return f"{self.prefix}:reap:{proc}"
+
     # -- liveness -----------------------------------------------------------------
     def heartbeat(self) -> bool:
         """Mark this process alive (call every ``beat`` seconds); True if its mark had expired meanwhile."""
@@ -90,7 +96,7 @@ class RedisPresence(Presence):
             pipe.exists(self._k_proc(self.proc))
             mark = "members" if self.records_members else "1"
             pipe.set(self._k_proc(self.proc), mark, ex=max(1, int(self.beat * 3)))
-            pipe.sadd(f"{self.prefix}:procs", self.proc)
+            pipe.sadd(self._k_procs(), self.proc)
             existed = pipe.execute()[0]
         except self._redis_error as exc:
             log.warning("presence: Redis heartbeat failed: %s", exc)
@@ -106,7 +112,7 @@ class RedisPresence(Presence):
     def all_record_members(self) -> bool:
         """Whether every other live process records where its members are (False when Redis cannot tell)."""
         try:
-            others = sorted(set(self.r.smembers(f"{self.prefix}:procs")) - {self.proc})
+            others = sorted(set(self.r.smembers(self._k_procs())) - {self.proc})
             marks = self.r.mget([self._k_proc(p) for p in others]) if others else []
         except self._redis_error as exc:
             log.warning("presence: cannot tell which processes record their members: %s", exc)
@@ -201,11 +207,11 @@ class RedisPresence(Presence):
         """Remove the members of dead processes; returns (note, peers now) for each note changed."""
         changed: list[tuple[str, list[Peer]]] = []
         try:
-            procs = set(self.r.smembers(f"{self.prefix}:procs"))
+            procs = set(self.r.smembers(self._k_procs()))
             dead = procs - self._alive(procs)
             for proc in dead:
                 # one process reaps each dead one
-                if not self.r.set(f"{self.prefix}:reap:{proc}", self.proc, nx=True, ex=30):
+                if not self.r.set(self._k_reap(proc), self.proc, nx=True, ex=30):
                     continue
                 live = self._k_proc(proc)
                 for note in self.r.smembers(self._k_proc_notes(proc)):
@@ -216,8 +222,7 @@ class RedisPresence(Presence):
                     ]
                     if any(n > 0 for n in forgot):  # in scripts of 1,000 ids: Lua's unpack() has a limit
                         changed.append((note, self._read(note)))
-                procs_key = f"{self.prefix}:procs"
-                if self._forget_proc(keys=[live, self._k_proc_notes(proc), procs_key], args=[proc]):
+                if self._forget_proc(keys=[live, self._k_proc_notes(proc), self._k_procs()], args=[proc]):
                     log.info("presence: reaped dead process %s (%d notes)", proc, len(changed))
                 else:
                     log.info("presence: process %s came back while it was being reaped", proc)
@@ -235,7 +240,7 @@ class RedisPresence(Presence):
             mine = {note: list(members.values()) for note, members in self._notes.items()}
         changed: list[tuple[str, list[Peer]]] = []
         try:
-            self.r.delete(f"{self.prefix}:reap:{self.proc}")  # a later death must be reaped too
+            self.r.delete(self._k_reap(self.proc))  # a later death must be reaped too
             for note, peers in mine.items():
                 pipe = self.r.pipeline()
                 for peer in peers:
@@ -259,7 +264,7 @@ class RedisPresence(Presence):
                     self.r.hdel(key, *mine)
             pipe = self.r.pipeline()
             pipe.delete(self._k_proc_notes(self.proc), self._k_proc(self.proc))
-            pipe.srem(f"{self.prefix}:procs", self.proc)
+            pipe.srem(self._k_procs(), self.proc)
             pipe.execute()
         except self._redis_error as exc:
             log.warning("presence: cleanup on close failed: %s", exc)

@@ -28,7 +28,7 @@ def test_a_dead_process_with_thousands_of_members_is_reaped_in_full(redis_url: s
     a.r.delete(a._k_proc(a.proc))  # its heartbeat expired
     assert b.reap() == [("n1", [peer(-1)])]
     assert a.r.hlen(a._k_note("n1")) == 1
-    assert a.proc not in a.r.smembers(f"{a.prefix}:procs")
+    assert a.proc not in a.r.smembers(a._k_procs())
 
 
 def test_a_process_back_before_the_reaper_deletes_keeps_its_members(redis_url: str) -> None:
@@ -39,7 +39,7 @@ def test_a_process_back_before_the_reaper_deletes_keeps_its_members(redis_url: s
     assert b.reap() == []
     b._alive_cache.clear()
     assert [p["peer"] for p in b.peers("n1")] == ["p1"]
-    assert a.proc in a.r.smembers(f"{a.prefix}:procs") and a.r.sismember(a._k_proc_notes(a.proc), "n1")
+    assert a.proc in a.r.smembers(a._k_procs()) and a.r.sismember(a._k_proc_notes(a.proc), "n1")
 
 
 def test_a_process_whose_heartbeat_lapsed_lists_its_members_again(redis_url: str) -> None:
